@@ -1,0 +1,59 @@
+"""Shared fixtures: put the collection on sys.path and load inventories/example like Ansible does."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+COLLECTIONS = ROOT / ".collections"
+_link = COLLECTIONS / "ansible_collections" / "safeq" / "hardening"
+if not _link.exists():
+    _link.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink("../../..", _link)
+sys.path.insert(0, str(COLLECTIONS))
+
+from ansible_collections.safeq.hardening.plugins.plugin_utils import catalog  # noqa: E402
+
+
+def load_inventory(path):
+    """(groups, hostvars) of an inventory, as the plan playbook sees them (vault values stay encrypted)."""
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
+
+    loader = DataLoader()
+    inventory = InventoryManager(loader=loader, sources=[str(path)])
+    variables = VariableManager(loader=loader, inventory=inventory)
+    groups = {name: [h.name for h in group.get_hosts()] for name, group in inventory.groups.items()}
+    hostvars = {}
+    for host in inventory.get_hosts():
+        all_vars = variables.get_vars(host=host, include_hostvars=False)
+        hostvars[host.name] = {k: v for k, v in all_vars.items() if not hasattr(v, "_ciphertext")}
+    return groups, hostvars
+
+
+@pytest.fixture(scope="session")
+def catalog_entries():
+    return catalog.load_catalog()
+
+
+@pytest.fixture(scope="session")
+def example_inventory():
+    return load_inventory(ROOT / "inventories" / "example")
+
+
+@pytest.fixture(scope="session")
+def example_plan(catalog_entries, example_inventory):
+    from ansible_collections.safeq.hardening.plugins.plugin_utils.policy import build_policies
+
+    groups, hostvars = example_inventory
+    return build_policies(catalog_entries, groups, hostvars)
+
+
+@pytest.fixture(scope="session")
+def example_policies(example_plan):
+    return example_plan["policies"]
