@@ -207,6 +207,21 @@ def _deny_pieces(entries, host):
                 yield ("deny", "inbound", entry["protocol"], ("any",), "remote", ports, entry["id"], ("loopback",))
 
 
+def expected_listeners(entries, host):
+    """Ports this host's components listen on, with the catalog binding, for the listener check."""
+    result = []
+    for entry in entries:
+        if entry["direction"] != "inbound" or not set(entry["components"]) & host.components:
+            continue
+        ports = resolve_ports(entry, host)
+        if ports is None:
+            continue
+        result.append({"catalog_id": entry["id"], "protocol": entry["protocol"], "ports": format_ports(ports),
+                       "bind": "localhost" if entry["hardening"] else entry["bind"],
+                       "settings": entry["settings"]})
+    return result
+
+
 def _check_conflicts(host, rules, management):
     denied = {}
     for rule in rules:
@@ -271,6 +286,7 @@ def build_policies(entries, groups, hostvars):
             "management": management,
             "rules": rules,
             "unresolved": [u for u in unresolved if u["host"] == host.name],
+            "expected_listeners": expected_listeners(entries, host),
             "warnings": host_warnings,
         }
     return {"policies": policies, "flows": flow_matrix(flows), "unresolved": unresolved, "warnings": warnings}
