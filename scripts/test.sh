@@ -3,7 +3,7 @@
 # Every stage runs; the script fails when any stage fails. Stage times are printed at the end.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 bash scripts/setup.sh || { echo "setup failed"; exit 1; }
 export PATH="$root/.venv/bin:$PATH" ANSIBLE_CONFIG="$root/ansible.cfg" PY_COLORS=0 ANSIBLE_FORCE_COLOR=0
 summary=()
@@ -17,7 +17,8 @@ stage() {
   else failed=$((failed + 1)); summary+=("FAIL  $name ($((SECONDS - start)) s)"); fi
 }
 stage "pytest (unit, contract, LDAP against a real slapd)" python -m pytest tests/unit tests/ldap -q -p no:cacheprovider
-stage "plan on inventories/example" bash -c 'SAFEQ_PLAN_OUTPUT_DIR=$(mktemp -d) ansible-playbook playbooks/plan.yml -i inventories/example >/dev/null'
+plan_out=$(mktemp -d)
+stage "plan on inventories/example" env SAFEQ_PLAN_OUTPUT_DIR="$plan_out" ansible-playbook playbooks/plan.yml -i inventories/example
 stage "ansible-lint production profile" bash scripts/gates/lint.sh
 stage "ansible-test sanity" bash scripts/gates/sanity.sh
 stage "build + galaxy-importer" bash scripts/gates/build-import.sh

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: nftables_table
-author: safeq.hardening contributors
+author: SafeQ Hardening Maintainers (@safeq-hardening)
 version_added: 0.1.0
 short_description: Load one nftables table atomically, with a commit-confirm rollback guard
 description:
@@ -48,10 +48,14 @@ options:
     type: str
 attributes:
   check_mode:
+    description: Validates the script with C(nft -c) and reports the change without loading it.
     support: full
   diff_mode:
+    description: Shows the live table before and the script after.
     support: full
   platform:
+    description: Linux with nftables.
+    support: full
     platforms: posix
 requirements:
   - nft (nftables) on the target
@@ -90,7 +94,6 @@ import os
 import re
 import secrets
 import shlex
-import subprocess
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -146,8 +149,9 @@ def start_guard(module, nft, family, table, previous, timeout):
     script = "sleep %d; if [ -e %s ]; then %s -f %s && rm -f %s && touch %s.done; fi; rm -f %s" % (
         timeout, shlex.quote(pending), shlex.quote(nft), shlex.quote(rollback), shlex.quote(pending),
         shlex.quote(os.path.join(GUARD_DIR, "rolled-back-" + token)), shlex.quote(rollback))
-    subprocess.Popen(["/bin/sh", "-c", script], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+    # detached timer: its own session, no stdio, so run_command returns at once
+    module.run_command("setsid /bin/sh -c %s </dev/null >/dev/null 2>&1 &" % shlex.quote(script),
+                       use_unsafe_shell=True, check_rc=True)
     return token
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: port_catalog_info
-author: safeq.hardening contributors
+author: SafeQ Hardening Maintainers (@safeq-hardening)
 version_added: 0.1.0
 short_description: Return the SafeQ 5 port catalog or a filtered part of it
 description:
@@ -30,11 +30,18 @@ options:
     description: JMESPath expression applied after the other filters.
     type: str
 attributes:
+  action:
+    description: Runs on the controller through its action plugin.
+    support: full
   check_mode:
+    description: Read-only; the same result in check mode.
     support: full
   diff_mode:
+    description: Nothing to diff.
     support: none
   platform:
+    description: Any target; nothing runs on it.
+    support: full
     platforms: all
 """
 
@@ -67,7 +74,16 @@ from ansible.module_utils.basic import AnsibleModule
 
 def main():
     # The work is done by the action plugin of the same name on the controller.
-    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=dict(
+            ids=dict(type="list", elements="str"),
+            components=dict(type="list", elements="str", choices=["cml", "ors", "crs", "ap_connector", "etcd"]),
+            section=dict(type="str", choices=["workstation_to_server", "server_to_printer", "printer_to_server",
+                                              "inter_server", "other", "cluster_installation"]),
+            query=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
     module.fail_json(msg="safeq.hardening.port_catalog_info runs through its action plugin on the controller")
 
 

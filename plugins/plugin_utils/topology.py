@@ -116,9 +116,9 @@ def _overrides(host, value, settings_index):
             raise TopologyError(
                 "%s: unknown property %r (known port properties: %s)"
                 % (_field(host, "safeq_port_overrides"), prop, ", ".join(sorted(
-                    p for p, uses in settings_index.items() if any(s["controls"] == "port" for _, s in uses))))
+                    p for p, uses in settings_index.items() if any(use["controls"] == "port" for entry_id, use in uses))))
             )
-        if not any(s["controls"] == "port" for _, s in settings_index[prop]):
+        if not any(use["controls"] == "port" for entry_id, use in settings_index[prop]):
             raise TopologyError("%s: property %r does not set a port" % (_field(host, "safeq_port_overrides"), prop))
         result[prop] = _port(host, field, port)
     return result

@@ -13,13 +13,14 @@
 # and then `pip install` with the same arguments (packages come from PyPI as usual).
 #
 # Usage: scripts/gates/sanity.sh [extra ansible-test sanity args, e.g. --test pylint]
-# Env:   SANITY_KEEP=1 keeps the temp tree (its path is printed), SANITY_PYTHON=3.11 (default).
+# Env:   SANITY_KEEP=1 keeps the temp tree (its path is printed); SANITY_PYTHON=X.Y (default: the
+#        version of .venv's python, 3.11 on our machines).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 venv="$root/.venv"
 py="$venv/bin/python"
-pyver=${SANITY_PYTHON:-3.11}
+pyver=${SANITY_PYTHON:-$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3.11)}
 start=$(date +%s)
 
 if [ ! -x "$py" ] || [ ! -x "$venv/bin/ansible-test" ]; then
@@ -38,10 +39,10 @@ if ! command -v shellcheck >/dev/null 2>&1; then
 fi
 
 # --- 1. offline get-pip stand-in -------------------------------------------------------------
-pip_version=$("$py" - <<'EOF'
-import types
+pip_version=$("$py" - "$pyver" <<'EOF'
+import sys, types
 from ansible_test._internal.python_requirements import get_venv_packages
-print(get_venv_packages(types.SimpleNamespace(version='3.11'))['pip'])
+print(get_venv_packages(types.SimpleNamespace(version=sys.argv[1]))['pip'])
 EOF
 )
 cache_dir="$HOME/.ansible/test/cache"
@@ -105,7 +106,7 @@ mkdir -p "$dest"
 # ls-files lists deleted-but-tracked files too; copy only what exists.
 (cd "$root" && git ls-files -co --exclude-standard -z) |
   (cd "$root" && while IFS= read -r -d '' f; do
-     if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
+     case "$f" in .venv|.venv/*|.collections|.collections/*) continue ;; esac; if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
    done) |
   (cd "$root" && xargs -0 -r cp --parents -P -t "$dest")
 
