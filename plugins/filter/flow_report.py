@@ -4,7 +4,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: flow_report
-author: safeq.hardening contributors
+author: SafeQ Hardening Maintainers (@safeq-hardening)
 version_added: 0.1.0
 short_description: Render the SafeQ flow matrix for a network team
 description:

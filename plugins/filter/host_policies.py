@@ -4,7 +4,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: host_policies
-author: safeq.hardening contributors
+author: SafeQ Hardening Maintainers (@safeq-hardening)
 version_added: 0.1.0
 short_description: Compute the SafeQ firewall policy of every host from the catalog and the inventory
 description:

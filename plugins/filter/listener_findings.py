@@ -4,7 +4,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: listener_findings
-author: safeq.hardening contributors
+author: SafeQ Hardening Maintainers (@safeq-hardening)
 version_added: 0.1.0
 short_description: Judge a host's listening sockets against its SafeQ policy
 description:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: nftables_ruleset
-author: safeq.hardening contributors
+author: SafeQ Hardening Maintainers (@safeq-hardening)
 version_added: 0.1.0
 short_description: Render one host's SafeQ policy as a complete nftables table
 description:
