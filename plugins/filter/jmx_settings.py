@@ -31,8 +31,8 @@ EXAMPLES = r"""
 - name: JMX settings of this host
   ansible.builtin.set_fact:
     firewall_windows_jmx: >-
-      {{ safeq_firewall_policy
-         | safeq.hardening.jmx_settings(files={'crs.conf': safeq_firewall_windows_crs_conf}) }}
+      {{ firewall_policy
+         | safeq.hardening.jmx_settings(files={'crs.conf': firewall_windows_crs_conf}) }}
 """
 
 RETURN = r"""

@@ -28,7 +28,7 @@ options:
 EXAMPLES = r"""
 - name: Judge the sockets
   ansible.builtin.set_fact:
-    findings: "{{ sockets | safeq.hardening.listener_findings(safeq_firewall_policy) }}"
+    findings: "{{ sockets | safeq.hardening.listener_findings(firewall_policy) }}"
 """
 
 RETURN = r"""

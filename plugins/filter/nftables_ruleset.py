@@ -30,7 +30,7 @@ options:
 EXAMPLES = r"""
 - name: Render the table
   ansible.builtin.set_fact:
-    nft_text: "{{ safeq_firewall_policy | safeq.hardening.nftables_ruleset(outbound_default='accept') }}"
+    nft_text: "{{ firewall_policy | safeq.hardening.nftables_ruleset(outbound_default='accept') }}"
 """
 
 RETURN = r"""

@@ -20,7 +20,7 @@ options:
     elements: dict
     required: true
   components:
-    description: The host's SafeQ components (C(safeq_firewall_policy.components)).
+    description: The host's SafeQ components (C(firewall_policy.components)).
     type: list
     elements: str
     required: true
@@ -37,7 +37,7 @@ EXAMPLES = r"""
   ansible.builtin.set_fact:
     firewall_windows_mismatch: >-
       {{ firewall_windows_services.services
-         | safeq.hardening.windows_component_mismatch(safeq_firewall_policy.components) }}
+         | safeq.hardening.windows_component_mismatch(firewall_policy.components) }}
 """
 
 RETURN = r"""

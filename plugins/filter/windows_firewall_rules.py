@@ -50,7 +50,7 @@ options:
 EXAMPLES = r"""
 - name: Render the Windows Firewall rules of this host
   ansible.builtin.set_fact:
-    firewall_windows_rules: "{{ safeq_firewall_policy | safeq.hardening.windows_firewall_rules(state='present') }}"
+    firewall_windows_rules: "{{ firewall_policy | safeq.hardening.windows_firewall_rules(state='present') }}"
 
 - name: Apply them (management rule first)
   community.windows.win_firewall_rule:

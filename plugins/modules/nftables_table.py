@@ -64,7 +64,7 @@ requirements:
 EXAMPLES = r"""
 - name: Apply the table with a 60 s rollback guard
   safeq.hardening.nftables_table:
-    content: "{{ safeq_firewall_policy | safeq.hardening.nftables_ruleset }}"
+    content: "{{ firewall_policy | safeq.hardening.nftables_ruleset }}"
     rollback_timeout: 60
   register: applied
 

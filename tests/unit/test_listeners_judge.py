@@ -77,8 +77,8 @@ def test_before_installation_every_listener_is_a_conflict():
 
 
 def test_after_installation_owner_decides():
-    records = [rec("0.0.0.0", 443), rec("0.0.0.0", 19898, process="tomcat9", pid=88), rec("::", 443, process=None,
-                                                                                           pid=None)]
+    records = [rec("0.0.0.0", 443), rec("0.0.0.0", 19898, process="tomcat9", pid=88),
+               rec("::", 443, process=None, pid=None)]
     findings = judge_listeners(records, [WEB, JMX], owner_patterns=SAFEQ, installed=True)
     kinds = sorted((f["kind"], f["port"], f["address"]) for f in findings)
     assert kinds == [("conflict", 19898, "0.0.0.0"), ("unknown_owner", 443, "::")]

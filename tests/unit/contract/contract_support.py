@@ -22,15 +22,15 @@ FIREWALL_ROLE = ROOT / "roles" / "firewall"
 # Role variables the Windows path reads, with the defaults the lead adds to
 # roles/firewall/defaults/main.yml (that file wins where it defines them).
 WINDOWS_DEFAULTS = {
-    "safeq_firewall_state": "present",
-    "safeq_firewall_check_listeners": True,
-    "safeq_firewall_manage_jmx": True,
-    "safeq_firewall_windows_prefix": "SafeQ Hardening",
-    "safeq_firewall_windows_group": "SafeQ Hardening",
-    "safeq_firewall_windows_profiles": ["domain", "private", "public"],
-    "safeq_firewall_windows_install_dir": "C:\\Program Files\\YSoft SafeQ 5",
-    "safeq_firewall_windows_cmldb_cluster_conf": "{{ safeq_firewall_windows_install_dir }}\\Management\\conf\\cmldb-cluster.conf",
-    "safeq_firewall_windows_crs_conf": "{{ safeq_firewall_windows_install_dir }}\\CRS\\conf\\crs.conf",
+    "firewall_state": "present",
+    "firewall_check_listeners": True,
+    "firewall_manage_jmx": True,
+    "firewall_windows_prefix": "SafeQ Hardening",
+    "firewall_windows_group": "SafeQ Hardening",
+    "firewall_windows_profiles": ["domain", "private", "public"],
+    "firewall_windows_install_dir": "C:\\Program Files\\YSoft SafeQ 5",
+    "firewall_windows_cmldb_cluster_conf": "{{ firewall_windows_install_dir }}\\Management\\conf\\cmldb-cluster.conf",
+    "firewall_windows_crs_conf": "{{ firewall_windows_install_dir }}\\CRS\\conf\\crs.conf",
 }
 
 # A small all-Windows inventory (3 CML + etcd, 2 ORS, CRS, AP Connector) for the policy core.

@@ -37,7 +37,7 @@ REGISTERS = {
 
 def _scenarios(policies, states):
     return [{"id": "%s/%s" % (host, state),
-             "vars": {"safeq_firewall_policy": policy, "safeq_firewall_state": state, "inventory_hostname": host}}
+             "vars": {"firewall_policy": policy, "firewall_state": state, "inventory_hostname": host}}
             for host, policy in sorted(policies.items()) for state in states]
 
 
@@ -178,12 +178,12 @@ def test_role_defaults_and_argument_specs_cover_the_windows_variables():
     defaults_path = FIREWALL_ROLE / "defaults" / "main.yml"
     specs_path = FIREWALL_ROLE / "meta" / "argument_specs.yml"
     defaults = yaml.safe_load(defaults_path.read_text(encoding="utf-8")) if defaults_path.is_file() else {}
-    windows_only = [k for k in WINDOWS_DEFAULTS if k.startswith("safeq_firewall_windows_")]
+    windows_only = [k for k in WINDOWS_DEFAULTS if k.startswith("firewall_windows_")]
     if not any(k in (defaults or {}) for k in windows_only):
         pytest.skip("roles/firewall/defaults/main.yml has no Windows variables yet (the lead adds them)")
     missing = [k for k in WINDOWS_DEFAULTS if k not in defaults]
     assert missing == [], "roles/firewall/defaults/main.yml lacks %s" % missing
-    assert role_defaults()["safeq_firewall_windows_profiles"]
+    assert role_defaults()["firewall_windows_profiles"]
     if specs_path.is_file():
         from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
