@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-apt_pkgs=(podman runc debootstrap nftables slapd ldap-utils iproute2 rsync shellcheck)
+apt_pkgs=(podman runc debootstrap nftables slapd ldap-utils iproute2 rsync shellcheck libldap2-dev libsasl2-dev gcc)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -26,7 +26,7 @@ options:
     required: true
   config:
     description:
-      - The evaluation settings, normally built by the role from its C(safeq_prerequisites_*)
+      - The evaluation settings, normally built by the role from its C(prerequisites_*)
         variables (see the role's argument specification). Never put the LDAP password here.
     type: dict
     required: true
@@ -35,7 +35,7 @@ options:
 EXAMPLES = r"""
 - name: Decide the checklist of this host
   ansible.builtin.set_fact:
-    safeq_prerequisites_results: "{{ gathered | safeq.hardening.prerequisite_evaluate(config) }}"
+    prerequisites_results: "{{ gathered | safeq.hardening.prerequisite_evaluate(config) }}"
   vars:
     gathered:
       facts: "{{ ansible_facts }}"

@@ -48,7 +48,7 @@ EXAMPLES = r"""
     content: "{{ item.value }}"
     dest: "output/prerequisites/{{ item.key }}"
     mode: "0644"
-  loop: "{{ safeq_prerequisites_report | safeq.hardening.prerequisite_report('files') | dict2items }}"
+  loop: "{{ prerequisites_report | safeq.hardening.prerequisite_report('files') | dict2items }}"
   loop_control:
     label: "{{ item.key }}"
   delegate_to: localhost
@@ -56,7 +56,7 @@ EXAMPLES = r"""
 
 - name: Write the JUnit file of the run
   ansible.builtin.copy:
-    content: "{{ safeq_prerequisites_report | safeq.hardening.prerequisite_report('junit') }}"
+    content: "{{ prerequisites_report | safeq.hardening.prerequisite_report('junit') }}"
     dest: output/prerequisites/prerequisites.xml
     mode: "0644"
   delegate_to: localhost

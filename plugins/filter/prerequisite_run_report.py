@@ -8,7 +8,7 @@ author: SafeQ Hardening Maintainers (@safeq-hardening)
 version_added: 0.1.0
 short_description: Collect the prerequisite results of every host into one run report
 description:
-  - Reads C(safeq_prerequisites_results) of every host of the play from C(hostvars), adds the
+  - Reads C(prerequisites_results) of every host of the play from C(hostvars), adds the
     run-level checks and returns the whole-run report (schema C(safeq.hardening.prerequisites/v1)).
   - Run-level checks - C(PRE-TOPOLOGY-TERMINALS) and C(PRE-TOPOLOGY-NEAR-ROAMING) (CML cluster size
     against the terminal limits, ORS per near-roaming group, computed from the whole inventory with
@@ -34,13 +34,13 @@ options:
   results_var:
     description: Name of the per-host fact holding the results.
     type: str
-    default: safeq_prerequisites_results
+    default: prerequisites_results
 """
 
 EXAMPLES = r"""
 - name: Whole-run report
   ansible.builtin.set_fact:
-    safeq_prerequisites_report: >-
+    prerequisites_report: >-
       {{ hostvars | safeq.hardening.prerequisite_run_report(hosts=ansible_play_hosts_all, groups=groups) }}
   run_once: true
 """
@@ -87,7 +87,7 @@ def topology_inputs(hostvars, groups):
     return cml, features, roaming
 
 
-def prerequisite_run_report(hostvars, hosts, groups, generated=None, results_var="safeq_prerequisites_results"):
+def prerequisite_run_report(hostvars, hosts, groups, generated=None, results_var="prerequisites_results"):
     try:
         args = validate_arguments(DOCUMENTATION, {"_input": hostvars, "hosts": hosts, "groups": groups,
                                                   "generated": generated, "results_var": results_var},

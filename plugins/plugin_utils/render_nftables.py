@@ -11,6 +11,8 @@ from __future__ import annotations
 TABLE_FAMILY = "inet"
 TABLE_NAME = "safeq_hardening"
 OUTBOUND_DEFAULTS = ("accept", "drop")
+# ipv6-icmp by number (58): minimal systems have no /etc/protocols to resolve its name
+ICMP_RULES = ["meta l4proto icmp accept", "meta l4proto 58 accept"]
 
 
 class RenderError(ValueError):
@@ -50,14 +52,14 @@ def render_table(policy, outbound_default="accept", allow_icmp=True):
             {"addresses": mgmt["addresses"], "protocol": mgmt["protocol"], "ports": mgmt["ports"]}, "saddr"),
     ]
     if allow_icmp:
-        inbound += ["meta l4proto icmp accept", "meta l4proto ipv6-icmp accept"]
+        inbound += ICMP_RULES
     outbound = [
         "type filter hook output priority filter; policy %s;" % outbound_default,
         "ct state established,related accept",
         'oif "lo" accept',
     ]
     if allow_icmp:
-        outbound += ["meta l4proto icmp accept", "meta l4proto ipv6-icmp accept"]
+        outbound += ICMP_RULES
     for rule in policy["rules"]:
         if rule["direction"] == "inbound":
             if rule["action"] == "deny":
