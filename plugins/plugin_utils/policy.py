@@ -217,7 +217,10 @@ def expected_listeners(entries, host):
         if ports is None:
             continue
         result.append({"catalog_id": entry["id"], "protocol": entry["protocol"], "ports": format_ports(ports),
-                       "bind": "localhost" if entry["hardening"] else entry["bind"],
+                       # the binding check covers JMX (local_only and bound to localhost by the vendor);
+                       # RMI and the Tomcat shutdown port listen everywhere and are enforced by the firewall
+                       "bind": "localhost" if entry["hardening"] == "local_only" and entry["bind"] == "localhost"
+                       else "any",
                        "settings": entry["settings"]})
     return result
 
