@@ -208,21 +208,27 @@ def _deny_pieces(entries, host):
 
 
 def expected_listeners(entries, host):
-    """Ports this host's components listen on, with the catalog binding, for the listener check."""
-    result = []
+    """Inbound ports the host listens on for its components and features: (expected, unresolved).
+
+    ``bind`` is ``localhost`` for the JMX ports (local_only and bound to 127.0.0.1 by the vendor);
+    RMI and the Tomcat shutdown port listen everywhere by design and are enforced by the firewall.
+    ``unresolved`` names the symbolic ports without an override.
+    """
+    expected, unresolved = [], []
     for entry in entries:
-        if entry["direction"] != "inbound" or not set(entry["components"]) & host.components:
+        if entry["direction"] != "inbound" or not _applies(entry, host):
             continue
         ports = resolve_ports(entry, host)
         if ports is None:
+            unresolved.append("%s (%s)" % (entry["id"], entry["ports"][0]["setting"]))
             continue
-        result.append({"catalog_id": entry["id"], "protocol": entry["protocol"], "ports": format_ports(ports),
-                       # the binding check covers JMX (local_only and bound to localhost by the vendor);
-                       # RMI and the Tomcat shutdown port listen everywhere and are enforced by the firewall
-                       "bind": "localhost" if entry["hardening"] == "local_only" and entry["bind"] == "localhost"
-                       else "any",
-                       "settings": entry["settings"]})
-    return result
+        local = entry["hardening"] == "local_only" and entry["bind"] == "localhost"
+        expected.append({
+            "catalog_id": entry["id"], "protocol": entry["protocol"], "ports": format_ports(ports),
+            "bind": "localhost" if local else "any",
+            "settings": [s for s in entry["settings"] if s["component"] is None or s["component"] in host.components],
+        })
+    return expected, unresolved
 
 
 def _check_conflicts(host, rules, management):
@@ -289,7 +295,7 @@ def build_policies(entries, groups, hostvars):
             "management": management,
             "rules": rules,
             "unresolved": [u for u in unresolved if u["host"] == host.name],
-            "expected_listeners": expected_listeners(entries, host),
+            "expected_listeners": expected_listeners(entries, host)[0],
             "warnings": host_warnings,
         }
     return {"policies": policies, "flows": flow_matrix(flows), "unresolved": unresolved, "warnings": warnings}

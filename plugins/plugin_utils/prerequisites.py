@@ -1332,43 +1332,23 @@ def evaluate_host(gathered, config):
 # ---- expected listeners from the catalog ----------------------------------------------------
 
 class _HostView:
-    """The attributes of a topology host that policy.resolve_ports needs."""
+    """The attributes of a topology host that policy.expected_listeners needs."""
 
-    def __init__(self, components, overrides):
+    def __init__(self, components, features, overrides):
         self.components = set(components)
+        self.features = set(features or [])
         self.overrides = dict(overrides or {})
 
 
 def expected_listeners(entries, components, features, overrides=None):
-    """Inbound catalog entries this host listens on: ([{port, protocol, bind, catalog_id, settings}], unresolved).
+    """Inbound ports this host listens on, from the policy core: (expected, unresolved).
 
     Only entries of the host's components whose condition (feature) is enabled: a port of an unused
     feature held by another program is no conflict.
-
-    ``unresolved`` lists symbolic ports (e.g. FTP passive range) without an override.
     """
-    from ansible_collections.safeq.hardening.plugins.plugin_utils.policy import resolve_ports
+    from ansible_collections.safeq.hardening.plugins.plugin_utils import policy
 
-    host = _HostView(components, overrides)
-    features = set(features or [])
-    expected, unresolved = [], []
-    for entry in entries:
-        if entry["direction"] != "inbound" or not set(entry["components"]) & host.components:
-            continue
-        if entry["condition"] is not None and entry["condition"] not in features:
-            continue
-        ports = resolve_ports(entry, host)
-        if ports is None:
-            unresolved.append("%s (%s)" % (entry["id"], entry["ports"][0]["setting"]))
-            continue
-        settings = [s for s in entry["settings"] if s["component"] is None or s["component"] in host.components]
-        for low, high in ports:
-            # local_only hardening (e.g. Tomcat shutdown 8005) keeps the port on loopback like bind: localhost;
-            # self_only ports (RMI) may listen on the host's own address and keep the catalog bind.
-            bind = "localhost" if entry["bind"] == "localhost" or entry["hardening"] == "local_only" else "any"
-            expected.append({"port": low if low == high else "%d-%d" % (low, high), "protocol": entry["protocol"],
-                             "bind": bind, "catalog_id": entry["id"], "settings": settings})
-    return expected, unresolved
+    return policy.expected_listeners(entries, _HostView(components, features, overrides))
 
 
 # ---- run level ------------------------------------------------------------------------------

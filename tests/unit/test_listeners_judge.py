@@ -120,13 +120,15 @@ def test_bad_expected(expected, match):
 
 def test_with_the_catalog(catalog_entries):
     expected, unresolved = expected_listeners(catalog_entries, ["cml"], {"workstation_client", "web_status"})
-    ports = {(e["protocol"], e["port"]) for e in expected}
+    ports = {(e["protocol"], p) for e in expected for p in e["ports"]}
     assert {("tcp", 80), ("tcp", 443), ("tcp", 19898), ("tcp", 9100), ("tcp", 515), ("tcp", 20222)} <= ports
     assert ("tcp", 8000) not in ports  # ORS job roaming
     assert not any(e["catalog_id"].startswith("prn-out") for e in expected)  # outbound rows are not listeners
     assert unresolved == []
     binds = {e["catalog_id"]: e["bind"] for e in expected}
-    assert binds["ws-tomcat-shutdown-8005"] == "localhost" and binds["is-rmi-20222"] == "any"
+    # only JMX is judged by binding; RMI and Tomcat 8005 listen everywhere and are firewalled
+    assert binds["ws-jmx-cml-19898"] == "localhost"
+    assert binds["ws-tomcat-shutdown-8005"] == "any" and binds["is-rmi-20222"] == "any"
     findings = judge_listeners([rec("0.0.0.0", 19898), rec("0.0.0.0", 9797)], expected, components=["cml"])
     assert {(f["port"], tuple(f["properties"])) for f in findings} == {
         (19898, ("cmlJmxNetworkInterface",)), (9797, ("dbSyncJmxNetworkInterface",))}
@@ -135,13 +137,13 @@ def test_with_the_catalog(catalog_entries):
 def test_catalog_overrides_and_symbolic_ports(catalog_entries):
     expected, unresolved = expected_listeners(catalog_entries, ["ors"], {"ftp_passive", "near_roaming"},
                                               {"orsJmxServerPort": 19899})
-    ports = {e["port"] for e in expected if e["catalog_id"] == "ws-jmx-ors-crs-9898"}
+    ports = {p for e in expected if e["catalog_id"] == "ws-jmx-ors-crs-9898" for p in e["ports"]}
     assert ports == {19899}
     assert any("ftpPassivePorts" in u for u in unresolved) and any("nearRoamingMulticastPort" in u for u in unresolved)
     expected, unresolved = expected_listeners(catalog_entries, ["ors"], {"ftp_passive"},
                                               {"ftpPassivePorts": "50000-50100"})
     ftp = [e for e in expected if e["catalog_id"] == "prn-in-ftp-passive"]
-    assert [(e["port"], e["protocol"], e["bind"]) for e in ftp] == [("50000-50100", "tcp", "any")]
+    assert [(e["ports"], e["protocol"], e["bind"]) for e in ftp] == [(["50000-50100"], "tcp", "any")]
     assert unresolved == []
 
 
