@@ -30,7 +30,7 @@ if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
 from slapd_directory import (  # noqa: E402  # pylint: disable=wrong-import-position
-    BIND_DN, BIND_PASSWORD, ROOT_DN, ROOT_PASSWORD, SUFFIX, WRONG_PASSWORD, free_port,
+    BIND_DN, BIND_PASSWORD, ROOT_DN, ROOT_PASSWORD, SUFFIX, free_port,
 )
 
 SCHEMAS = ("core", "cosine", "nis", "inetorgperson")
