@@ -95,7 +95,8 @@ def _peers(topo, entry, host, kind):
 def build_flows(entries, topo):
     """Every allowed flow, one per (catalog entry, SafeQ host, remote endpoint).
 
-    Returns (flows, unresolved, warnings). A flow is a dict with src, src_addresses, dst,
+    Returns (flows, unresolved, warnings); warnings are (host name, message) pairs. A flow is a
+    dict with src, src_addresses, dst,
     dst_addresses, protocol, ports (tuples), catalog_id, label, src_host/dst_host (or None).
     """
     flows, unresolved, warnings = [], [], []
@@ -125,8 +126,9 @@ def build_flows(entries, topo):
                 label, nets = variable[len("safeq_"):], host.network(variable)
                 remotes = [(label, nets, None)] if nets else []
                 if not nets:
-                    warnings.append("%s: %s needs %s, which is empty on %s; no rule created"
-                                    % (entry["id"], entry["condition"] or entry["requirement"], variable, host.name))
+                    warnings.append((host.name, "%s: %s needs %s, which is empty on %s; no rule created"
+                                     % (entry["id"], entry["condition"] or entry["requirement"], variable,
+                                        host.name)))
             local_kind = entry["destination"] if entry["direction"] == "inbound" else entry["source"]
             peer_label = "safeq_" + (local_kind if local_kind in COMPONENTS else "+".join(sorted(host.components)))
             for name, addresses, peer in remotes:
@@ -260,20 +262,30 @@ def build_policies(entries, groups, hostvars):
     """Return {"policies": {host: policy}, "flows": [...], "unresolved": [...], "warnings": [...]}."""
     topo = build_topology(groups, hostvars, entries)
     flows, unresolved, warnings = build_flows(entries, topo)
+    # index once: each flow is inbound on its destination host and outbound on its source host
+    flows_of = {name: [] for name in topo.hosts}
+    for flow in flows:
+        if flow["dst_host"]:
+            flows_of[flow["dst_host"]].append(("inbound", flow))
+        if flow["src_host"]:
+            flows_of[flow["src_host"]].append(("outbound", flow))
+    warnings_of, unresolved_of = {}, {}
+    for host_name, message in warnings:
+        warnings_of.setdefault(host_name, []).append(message)
+    for item in unresolved:
+        unresolved_of.setdefault(item["host"], []).append(item)
     policies = {}
     for host in topo.hosts.values():
         pieces = list(_deny_pieces(entries, host))
         # one piece per (direction, catalog entry, label): the union of its peers' addresses
         allowed = {}
-        for flow in flows:
-            if flow["dst_host"] == host.name:
+        for direction, flow in flows_of[host.name]:
+            if direction == "inbound":
                 key, addresses = ("inbound", flow["protocol"], flow["catalog_id"], flow["label"]), flow["src_addresses"]
-            elif flow["src_host"] == host.name:
+            else:
                 # to a peer (inter-server mirror) or to an external endpoint
                 label = flow["peer_label"] if flow["dst_host"] else flow["label"]
                 key, addresses = ("outbound", flow["protocol"], flow["catalog_id"], label), flow["dst_addresses"]
-            else:
-                continue
             piece = allowed.setdefault(key, {"addresses": set(), "ports": flow["ports"]})
             piece["addresses"].update(addresses)
         for (direction, protocol, catalog_id, label), piece in allowed.items():
@@ -282,7 +294,7 @@ def build_policies(entries, groups, hostvars):
         rules = _group_rules(pieces)
         management = management_access(host)
         _check_conflicts(host, rules, management)
-        host_warnings = [w for w in warnings if w.endswith(" on %s; no rule created" % host.name)]
+        host_warnings = list(warnings_of.get(host.name, []))
         if management["addresses"] == ["any"]:
             host_warnings.append("management port %s is open to any address: set safeq_controller_address or"
                                  " safeq_management_networks" % host.management_port)
@@ -294,11 +306,12 @@ def build_policies(entries, groups, hostvars):
             "features": sorted(host.features),
             "management": management,
             "rules": rules,
-            "unresolved": [u for u in unresolved if u["host"] == host.name],
+            "unresolved": unresolved_of.get(host.name, []),
             "expected_listeners": expected_listeners(entries, host)[0],
             "warnings": host_warnings,
         }
-    return {"policies": policies, "flows": flow_matrix(flows), "unresolved": unresolved, "warnings": warnings}
+    return {"policies": policies, "flows": flow_matrix(flows), "unresolved": unresolved,
+            "warnings": [message for host_name, message in warnings]}
 
 
 __all__ = ["PolicyError", "TopologyError", "build_policies", "build_flows", "flow_matrix", "merge_ports",
