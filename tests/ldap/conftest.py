@@ -13,25 +13,14 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-COLLECTIONS = ROOT / ".collections"
-_link = COLLECTIONS / "ansible_collections" / "safeq" / "hardening"
-if not _link.exists():
-    _link.parent.mkdir(parents=True, exist_ok=True)
-    os.symlink("../../..", _link)
-if str(COLLECTIONS) not in sys.path:
-    sys.path.insert(0, str(COLLECTIONS))
+from slapd_directory import BIND_DN, BIND_PASSWORD, ROOT_DN, ROOT_PASSWORD, SUFFIX, free_port
 
-from slapd_directory import (  # noqa: E402  # pylint: disable=wrong-import-position
-    BIND_DN, BIND_PASSWORD, ROOT_DN, ROOT_PASSWORD, SUFFIX, free_port,
-)
 
 SCHEMAS = ("core", "cosine", "nis", "inetorgperson")
 STARTUP_SECONDS = 15

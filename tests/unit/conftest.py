@@ -1,22 +1,14 @@
-"""Shared fixtures: put the collection on sys.path and load inventories/example like Ansible does."""
+"""Shared fixtures: the catalog and inventories/example loaded like Ansible does (tests/conftest.py sets sys.path)."""
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-COLLECTIONS = ROOT / ".collections"
-_link = COLLECTIONS / "ansible_collections" / "safeq" / "hardening"
-if not _link.exists():
-    _link.parent.mkdir(parents=True, exist_ok=True)
-    os.symlink("../../..", _link)
-sys.path.insert(0, str(COLLECTIONS))
+from ansible_collections.safeq.hardening.plugins.plugin_utils import catalog
 
-from ansible_collections.safeq.hardening.plugins.plugin_utils import catalog  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_inventory(path):
