@@ -53,6 +53,14 @@ def inventory(ors_count):
     return groups, hostvars
 
 
+def render_all(plan):
+    for policy in plan["policies"].values():
+        render_table(policy)
+        firewall_rule_args(policy)
+    for render in RENDERERS.values():
+        render(plan["flows"])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--ors", type=int, default=200)
@@ -65,15 +73,12 @@ def main():
         start = time.perf_counter()
         plan = build_policies(entries, groups, hostvars)
         times.append(time.perf_counter() - start)
-    tracemalloc.start()
-    plan = build_policies(entries, groups, hostvars)
     start = time.perf_counter()
-    for policy in plan["policies"].values():
-        render_table(policy)
-        firewall_rule_args(policy)
-    for render in RENDERERS.values():
-        render(plan["flows"])
+    render_all(plan)
     render_time = time.perf_counter() - start
+    # memory in a separate traced run: tracemalloc slows the code it traces several times over
+    tracemalloc.start()
+    render_all(build_policies(entries, groups, hostvars))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     rules = [len(p["rules"]) for p in plan["policies"].values()]
