@@ -19,7 +19,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         try:
             args = validate_arguments(DOCUMENTATION, self._task.args, "port_catalog_info")
-            entries = load_catalog()
+            entries = load_catalog().entries
         except (ValueError, CatalogError) as exc:
             return dict(result, failed=True, msg=str(exc))
         if args["ids"]:

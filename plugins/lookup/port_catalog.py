@@ -53,7 +53,7 @@ class LookupModule(LookupBase):
         if terms:
             raise AnsibleLookupError("port_catalog: takes no positional terms, use query=")
         try:
-            entries = load_catalog(self.get_option("catalog_path"))
+            entries = load_catalog(self.get_option("catalog_path")).entries
             expression = self.get_option("query")
             result = query(entries, expression) if expression else entries
         except (CatalogError, OSError) as exc:

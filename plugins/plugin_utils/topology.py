@@ -1,256 +1,614 @@
 # Copyright: safeq.hardening contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Topology: turn inventory groups and host variables into validated host models.
+"""Topology: the one validated model of a SafeQ inventory.
 
-Every input error raises TopologyError whose message names the variable, the host and the value,
-so a bad inventory fails on the controller before any host is changed.
+``build_topology(groups, hostvars, catalog)`` turns Ansible ``groups`` and the hosts' variables into a
+``Topology`` (hosts, components, features, networks, overrides, CML clusters, near-roaming groups,
+etcd clusters). Plan, harden, prerequisites and verify read only this object.
+
+Every variable is validated once against catalog/inventory.yml. All errors are collected and raised
+together as one TopologyError, each naming the variable, the host and the value:
+``hostvars[cml1].safeq_features: unknown feature 'teleport' (known: ...)``. Risky but legal input
+becomes a warning ``{"host", "variable", "message"}`` in ``Topology.warnings``.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import os
+import re
 
+from ansible_collections.safeq.hardening.plugins.plugin_utils import addresses as addr
 from ansible_collections.safeq.hardening.plugins.plugin_utils.catalog import (
     COMPONENTS,
+    DATA_DIR,
     CatalogError,
-    known_features,
-    known_settings,
+    load_yaml_file,
     parse_port,
 )
 
+INVENTORY_SPEC_PATH = os.path.join(DATA_DIR, "inventory.yml")
 COMPONENT_GROUPS = {"safeq_" + c: c for c in COMPONENTS}
-NETWORK_VARIABLES = (
-    "safeq_workstation_networks",
-    "safeq_printer_networks",
-    "safeq_ldap_servers",
-    "safeq_database_servers",
-    "safeq_payment_servers",
-    "safeq_smtp_servers",
-    "safeq_payment_machine_networks",
-    "safeq_management_networks",
-)
-TERMINAL_CLUSTER_LIMITS = {"terminal_professional": 10, "terminal_ultralight": 5}
 NEAR_ROAMING_GROUP_LIMIT = 10
+DEFAULT_CLUSTER = "default"
+HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 WINDOWS_CONNECTIONS = ("winrm", "psrp", "ansible.builtin.winrm", "ansible.builtin.psrp")
+SSH_CONNECTIONS = ("ssh", "smart", "paramiko", "paramiko_ssh", "ansible.builtin.ssh", "ansible.builtin.paramiko_ssh",
+                   "ansible.netcommon.libssh")
+# Connections without a network port to keep open (containers, local).
+LOCAL_CONNECTIONS = ("local", "ansible.builtin.local", "podman", "containers.podman.podman", "docker",
+                     "community.docker.docker", "buildah", "containers.podman.buildah", "chroot",
+                     "community.general.chroot", "lxd", "community.general.lxd", "incus", "community.general.incus")
+OPEN_NETWORKS = ("safeq_workstation_networks", "safeq_printer_networks")
+MAX_NAMED = 5
 
 
 class TopologyError(ValueError):
-    """Invalid inventory input; the message names the field and the value."""
+    """Invalid inventory input; the message names the variable, the host and the value."""
 
 
-class HostModel:
-    """What the policy needs to know about one SafeQ host."""
+_SPEC = {}
 
-    __slots__ = (
-        "name", "address", "components", "features", "overrides", "networks", "platform",
-        "management_port", "controller_address", "near_roaming_group", "etcd_cluster",
-    )
 
-    def __init__(self, **kwargs):
-        for key in self.__slots__:
-            setattr(self, key, kwargs[key])
+def load_inventory_spec(path=None):
+    """The inventory contract (catalog/inventory.yml), validated and cached."""
+    path = os.path.abspath(path or INVENTORY_SPEC_PATH)
+    if path in _SPEC:
+        return _SPEC[path]
+    data = load_yaml_file(path, "inventory spec")
+    if not isinstance(data, dict) or data.get("schema_version") != 1:
+        raise CatalogError("inventory spec %s: schema_version must be 1" % path)
+    for key in ("groups", "variables"):
+        if not isinstance(data.get(key), dict) or not data[key]:
+            raise CatalogError("inventory spec %s: %s must be a non-empty mapping" % (path, key))
+    types = ("ipv4_address", "ipv4_networks", "name", "port", "features", "port_overrides", "choice")
+    for name, item in data["variables"].items():
+        if not name.startswith("safeq_") or not isinstance(item, dict) or item.get("type") not in types:
+            raise CatalogError("inventory spec %s: variables.%s needs a type (one of %s)" % (path, name, ", ".join(types)))
+        if item["type"] == "choice" and not item.get("choices"):
+            raise CatalogError("inventory spec %s: variables.%s: a choice needs choices" % (path, name))
+    missing = [g for g in COMPONENT_GROUPS if g not in data["groups"]]
+    if missing:
+        raise CatalogError("inventory spec %s: groups lacks %s" % (path, ", ".join(missing)))
+    _SPEC[path] = data
+    return data
 
-    def network(self, variable):
-        return self.networks.get(variable, [])
+
+def join_errors(errors, what):
+    """One message for a list of errors: the error itself, or a count and one error per line."""
+    if len(errors) == 1:
+        return errors[0]
+    return "%d %s errors:\n%s" % (len(errors), what, "\n".join("- " + e for e in errors))
 
 
 def _field(host, variable):
     return "hostvars[%s].%s" % (host, variable)
 
 
-def _as_list(host, variable, value):
-    if value is None:
-        return []
-    if isinstance(value, str) or not isinstance(value, (list, tuple)):
-        raise TopologyError("%s: must be a list, got %r" % (_field(host, variable), value))
-    return list(value)
+def _names(items, limit=MAX_NAMED):
+    items = sorted(items)
+    if len(items) <= limit:
+        return ", ".join(items)
+    return "%s and %d more" % (", ".join(items[:limit]), len(items) - limit)
 
 
-def _network(host, variable, value):
-    try:
-        net = ipaddress.ip_network(str(value), strict=False)
-    except ValueError:
-        raise TopologyError("%s: %r is not an IPv4 address or CIDR" % (_field(host, variable), value))
-    if net.version != 4:
-        raise TopologyError("%s: %r is IPv6; SafeQ 5 does not support IPv6" % (_field(host, variable), value))
-    return str(net.network_address) if net.prefixlen == 32 else str(net)
+def _suggest(word, known):
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.75)
+    return " (did you mean %s?)" % close[0] if close else ""
 
 
-def _address(host, hvars):
-    for variable in ("safeq_address", "ansible_host"):
-        value = hvars.get(variable)
-        if value in (None, ""):
-            continue
-        try:
-            addr = ipaddress.ip_address(str(value))
-        except ValueError:
-            if variable == "safeq_address":
-                raise TopologyError("%s: %r is not an IPv4 address" % (_field(host, variable), value))
-            continue
-        if addr.version != 4:
-            raise TopologyError("%s: %r is IPv6; SafeQ 5 does not support IPv6" % (_field(host, variable), value))
-        return str(addr)
-    raise TopologyError(
-        "%s: host has no IPv4 address (set safeq_address, or ansible_host to an IP; got ansible_host=%r)"
-        % (_field(host, "safeq_address"), hvars.get("ansible_host"))
+class Host:
+    """What plan, harden, prerequisites and verify know about one SafeQ host."""
+
+    __slots__ = (
+        "name", "address", "address_int", "platform", "components", "own_features", "features", "cml_cluster",
+        "near_roaming_group", "etcd_cluster", "networks", "overrides", "management_port", "management_addresses",
+        "connection", "connection_port",
     )
 
+    def __init__(self, **kwargs):
+        for key in self.__slots__:
+            setattr(self, key, kwargs.get(key))
 
-def _port(host, variable, value):
-    try:
-        low, high = parse_port(value, _field(host, variable))
-    except CatalogError as exc:
-        raise TopologyError(str(exc))
-    return low if low == high else "%d-%d" % (low, high)
+    def network(self, variable):
+        return self.networks.get(variable, ())
 
-
-def _overrides(host, value, settings_index):
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise TopologyError("%s: must be a mapping of vendor property to port" % _field(host, "safeq_port_overrides"))
-    result = {}
-    for prop, port in value.items():
-        field = "safeq_port_overrides.%s" % prop
-        if prop not in settings_index:
-            raise TopologyError(
-                "%s: unknown property %r (known port properties: %s)"
-                % (_field(host, "safeq_port_overrides"), prop, ", ".join(sorted(
-                    p for p, uses in settings_index.items() if any(use["controls"] == "port" for entry_id, use in uses))))
-            )
-        if not any(use["controls"] == "port" for entry_id, use in settings_index[prop]):
-            raise TopologyError("%s: property %r does not set a port" % (_field(host, "safeq_port_overrides"), prop))
-        result[prop] = _port(host, field, port)
-    return result
+    def as_dict(self):
+        return {
+            "host": self.name, "address": self.address, "platform": self.platform,
+            "components": sorted(self.components), "features": sorted(self.features),
+            "cml_cluster": self.cml_cluster, "near_roaming_group": self.near_roaming_group,
+            "etcd_cluster": self.etcd_cluster, "management_port": self.management_port,
+            "port_overrides": {k: v["text"] for k, v in sorted(self.overrides.items())},
+        }
 
 
-def _management_port(host, hvars):
-    if hvars.get("safeq_management_port") is not None:
-        return _port(host, "safeq_management_port", hvars["safeq_management_port"])
-    if hvars.get("ansible_port") is not None:
-        return _port(host, "ansible_port", hvars["ansible_port"])
-    if hvars.get("ansible_connection") in WINDOWS_CONNECTIONS:
-        return 5985 if str(hvars.get("ansible_winrm_scheme", "https")) == "http" else 5986
-    return 22
+class Cluster:
+    """One SafeQ installation: the hosts that share a safeq_cml_cluster name."""
 
+    def __init__(self, name):
+        self.name = name
+        self.hosts = []
+        self.by_component = {c: [] for c in COMPONENTS}
+        self.features = frozenset()
+        self.feature_hosts = {}
 
-def _platform(hvars):
-    explicit = hvars.get("safeq_platform")
-    if explicit:
-        if explicit not in ("windows", "linux"):
-            raise TopologyError("safeq_platform: %r is not windows or linux" % explicit)
-        return explicit
-    if hvars.get("ansible_os_family") == "Windows" or hvars.get("ansible_connection") in WINDOWS_CONNECTIONS:
-        return "windows"
-    if hvars.get("ansible_os_family") or hvars.get("ansible_connection") in ("ssh", "local", "containers.podman.podman"):
-        return "linux"
-    return "unknown"
-
-
-def limit_errors(cml_hosts, features, near_roaming_groups):
-    """Topology limits of the terminals and of near roaming; returns a list of messages."""
-    errors = []
-    for feature, limit in sorted(TERMINAL_CLUSTER_LIMITS.items()):
-        if feature in features and len(cml_hosts) > limit:
-            errors.append(
-                "groups.safeq_cml: %d CML nodes exceed the %s limit of %d servers per cluster"
-                % (len(cml_hosts), feature, limit)
-            )
-    for group, members in sorted(near_roaming_groups.items()):
-        if len(members) > NEAR_ROAMING_GROUP_LIMIT:
-            errors.append(
-                "safeq_near_roaming_group=%s: %d ORS exceed the limit of %d per near-roaming group"
-                % (group, len(members), NEAR_ROAMING_GROUP_LIMIT)
-            )
-    return errors
+    def members(self, component):
+        return self.by_component[component]
 
 
 class Topology:
-    """Validated SafeQ hosts of one inventory."""
+    """The validated SafeQ hosts of one inventory, with their clusters and groups."""
 
-    def __init__(self, hosts):
+    def __init__(self, hosts, clusters, near_roaming_groups, etcd_clusters, warnings, catalog):
         self.hosts = hosts
+        self.clusters = clusters
+        self.near_roaming_groups = near_roaming_groups
+        self.etcd_clusters = etcd_clusters
+        self.warnings = warnings
+        self.catalog = catalog
+
+    def cluster_of(self, host):
+        return self.clusters[host.cml_cluster]
 
     def members(self, component):
         return [h for h in self.hosts.values() if component in h.components]
 
 
-def build_topology(groups, hostvars, entries):
-    """Build the Topology from Ansible ``groups`` and ``hostvars`` and the catalog ``entries``."""
+# ---- value parsers (cached: group_vars give many hosts the same value) ----------------------------
+
+class _Parser:
+    def __init__(self, catalog, spec):
+        self.catalog = catalog
+        self.spec = spec
+        self.errors = []
+        self.cache = {}
+
+    def error(self, message):
+        self.errors.append(message)
+
+    def networks(self, host, variable, value):
+        if value is None:
+            return ()
+        key = ("networks", _freeze(value))
+        if key in self.cache:
+            result, problem = self.cache[key]
+        else:
+            result, problem = _parse_networks(value), None
+            if isinstance(result, str):
+                result, problem = (), result
+            self.cache[key] = (result, problem)
+        if problem:
+            self.error("%s: %s" % (_field(host, variable), problem))
+        return result
+
+    def features(self, host, value):
+        key = ("features", _freeze(value))
+        if key not in self.cache:
+            self.cache[key] = _parse_features(value, self.catalog)
+        result, problems = self.cache[key]
+        for problem in problems:
+            self.error("%s: %s" % (_field(host, "safeq_features"), problem))
+        return result
+
+    def overrides(self, host, value):
+        key = ("overrides", _freeze(value))
+        if key not in self.cache:
+            self.cache[key] = _parse_overrides(value, self.catalog)
+        result, problems = self.cache[key]
+        for variable, problem in problems:
+            self.error("%s: %s" % (_field(host, variable), problem))
+        return result
+
+
+def _freeze(value):
+    if isinstance(value, dict):
+        return ("d", tuple(sorted(((repr(k), _freeze(v)) for k, v in value.items()))))
+    if isinstance(value, (list, tuple)):
+        return ("l", tuple(_freeze(v) for v in value))
+    return (type(value).__name__, repr(value))
+
+
+def _is_list(value):
+    return isinstance(value, (list, tuple))
+
+
+def _parse_networks(value):
+    """Tuple of normalized CIDR/address strings, or an error string."""
+    if not _is_list(value):
+        return "must be a list of IPv4 addresses or CIDRs, got %r" % (value,)
+    result = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            return "%r is not an IPv4 address or CIDR" % (item,)
+        text = item.strip()
+        try:
+            net = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            return "%r is not an IPv4 address or CIDR" % (item,)
+        if net.version != 4:
+            return "%r is IPv6; SafeQ 5 does not support IPv6" % (item,)
+        if str(net.network_address) != text.split("/")[0] and net.prefixlen != 32:
+            return ("%r has host bits set; write %s for the network or %s/32 for the one address"
+                    % (item, net, text.split("/")[0]))
+        if net.prefixlen == 0:
+            return "%r is every IPv4 address; list the real networks (for example 10.0.0.0/8)" % (item,)
+        result.append(str(net.network_address) if net.prefixlen == 32 else str(net))
+    return tuple(addr.collapse(result)) if result else ()
+
+
+def _parse_features(value, catalog):
+    problems = []
+    if value is None:
+        return frozenset(), problems
+    if not _is_list(value):
+        return frozenset(), ["must be a list of feature names, got %r" % (value,)]
+    result = set()
+    known = sorted(n for n, f in catalog.features.items() if not f.derived)
+    for item in value:
+        if not isinstance(item, str):
+            problems.append("%r is not a feature name (a list of names is expected)" % (item,))
+        elif item in catalog.removed_features:
+            problems.append("feature %r was removed: %s" % (item, catalog.removed_features[item]))
+        elif item in catalog.features and catalog.features[item].derived:
+            problems.append("feature %r is derived from the inventory (%s); remove it"
+                            % (item, catalog.features[item].description))
+        elif item not in catalog.features:
+            problems.append("unknown feature %r%s (known: %s)" % (item, _suggest(item, known), ", ".join(known)))
+        else:
+            result.add(item)
+    return frozenset(result), problems
+
+
+def _parse_overrides(value, catalog):
+    problems = []
+    if value is None:
+        return {}, problems
+    if not isinstance(value, dict):
+        return {}, [("safeq_port_overrides", "must be a mapping of port property to port, got %r" % (value,))]
+    result = {}
+    known = sorted(catalog.properties)
+    for prop, port in value.items():
+        variable = "safeq_port_overrides.%s" % prop
+        if not isinstance(prop, str) or prop not in catalog.properties:
+            problems.append(("safeq_port_overrides", "unknown port property %r%s (known: %s)"
+                             % (prop, _suggest(str(prop), known), ", ".join(known))))
+            continue
+        accepts = catalog.properties[prop][0]["accepts"]
+        try:
+            low, high = parse_port(port, "", allow_range=(accepts == "range"))
+        except CatalogError as exc:
+            problems.append((variable, str(exc)[2:]))
+            continue
+        result[prop] = {"range": (low, high), "text": str(low) if low == high else "%d-%d" % (low, high),
+                        "components": catalog.property_components(prop)}
+    return result, problems
+
+
+def _parse_name(parser, host, variable, value):
+    if value is None:
+        return None
+    if not isinstance(value, str) or not NAME.match(value):
+        parser.error("%s: %r is not a name (1-64 letters, digits, '.', '_', '-', starting with a letter or digit)"
+                     % (_field(host, variable), value))
+        return None
+    return value
+
+
+def _parse_port_var(parser, host, variable, value):
+    if value is None or value == "":
+        return None
+    try:
+        return parse_port(value, _field(host, variable), allow_range=False)[0]
+    except CatalogError as exc:
+        parser.error(str(exc))
+        return None
+
+
+def _parse_address(text):
+    """IPv4Address or an error string."""
+    try:
+        address = ipaddress.ip_address(str(text).strip())
+    except ValueError:
+        return "%r is not an IPv4 address" % (text,)
+    if address.version != 4:
+        return "%r is IPv6; SafeQ 5 does not support IPv6" % (text,)
+    if address.is_unspecified or address.is_loopback or address.is_multicast or int(address) == addr.MAX:
+        return "%r cannot be a server address (unspecified, loopback, multicast or broadcast)" % (text,)
+    return address
+
+
+def _host_address(parser, name, hvars):
+    candidates = (("safeq_address", hvars.get("safeq_address")), ("ansible_host", hvars.get("ansible_host")),
+                  ("inventory_hostname", name))
+    for variable, value in candidates:
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str):
+            value = str(value)
+        result = _parse_address(value)
+        if isinstance(result, str):
+            if variable == "safeq_address" or (variable == "ansible_host" and _looks_like_ip(value)):
+                parser.error("%s: %s" % (_field(name, variable), result))
+                return None
+            continue
+        return str(result)
+    parser.error("%s: host has no IPv4 address (set safeq_address, or ansible_host to an IP; got ansible_host=%r)"
+                 % (_field(name, "safeq_address"), hvars.get("ansible_host")))
+    return None
+
+
+def _looks_like_ip(text):
+    return bool(re.match(r"^[0-9.:]+$", text.strip()))
+
+
+def _connection(parser, name, hvars):
+    """(connection name, platform, port Ansible connects to or None)."""
+    connection = hvars.get("ansible_connection") or "ssh"
+    if not isinstance(connection, str):
+        parser.error("%s: %r is not a connection name" % (_field(name, "ansible_connection"), connection))
+        connection = "ssh"
+    port = None
+    if connection in WINDOWS_CONNECTIONS:
+        if "psrp" in connection:
+            port = _parse_port_var(parser, name, "ansible_psrp_port", hvars.get("ansible_psrp_port"))
+            scheme = hvars.get("ansible_psrp_protocol")
+        else:
+            port = _parse_port_var(parser, name, "ansible_winrm_port", hvars.get("ansible_winrm_port"))
+            scheme = hvars.get("ansible_winrm_scheme")
+        if port is None:
+            port = _parse_port_var(parser, name, "ansible_port", hvars.get("ansible_port"))
+        if port is None:
+            port = 5985 if str(scheme or "https").lower() == "http" else 5986
+        return connection, "windows", port
+    if connection in LOCAL_CONNECTIONS:
+        return connection, "linux", None
+    port = _parse_port_var(parser, name, "ansible_port", hvars.get("ansible_port"))
+    if port is None:
+        port = _parse_port_var(parser, name, "ansible_ssh_port", hvars.get("ansible_ssh_port"))
+    return connection, "linux", port if port is not None else 22
+
+
+# ---- the builder --------------------------------------------------------------------------------
+
+def _check_groups(parser, groups, spec, warnings):
+    known = list(spec["groups"])
+    for group, members in groups.items():
+        if not isinstance(group, str) or not group.startswith("safeq_"):
+            continue
+        if group not in spec["groups"]:
+            parser.error("groups.%s: not a SafeQ group%s (SafeQ groups: %s)"
+                         % (group, _suggest(group, known), ", ".join(known)))
+        elif group in COMPONENT_GROUPS and not members:
+            warnings.append({"host": None, "variable": "groups.%s" % group, "hosts": [],
+                             "message": "groups.%s is empty: no %s host in the inventory" % (group, group[6:])})
+
+
+def _check_variables(parser, name, hvars, spec):
+    known = list(spec["variables"])
+    run_variables = spec.get("run_variables") or {}
+    for key in hvars:
+        if isinstance(key, str) and key.startswith("safeq_") and key not in spec["variables"] \
+                and key not in run_variables:
+            parser.error("%s: unknown variable%s (SafeQ variables: docs/inventory.md)"
+                         % (_field(name, key), _suggest(key, known)))
+    for variable, item in spec["variables"].items():
+        value = hvars.get(variable)
+        if value is None:
+            continue
+        if item["type"] in ("name", "ipv4_address", "choice") and not isinstance(value, str):
+            parser.error("%s: must be a single value, got %r" % (_field(name, variable), value))
+        if item["type"] == "choice" and isinstance(value, str) and value not in item["choices"]:
+            parser.error("%s: %r is not one of %s" % (_field(name, variable), value, ", ".join(item["choices"])))
+
+
+def _build_host(parser, name, comps, hvars, spec, catalog):
+    _check_variables(parser, name, hvars, spec)
+    connection, platform, connection_port = _connection(parser, name, hvars)
+    if isinstance(hvars.get("safeq_platform"), str) and hvars["safeq_platform"] in ("windows", "linux"):
+        platform = hvars["safeq_platform"]
+    networks = {}
+    for variable, item in spec["variables"].items():
+        if item["type"] == "ipv4_networks":
+            networks[variable] = parser.networks(name, variable, hvars.get(variable))
+    controller = hvars.get("safeq_controller_address")
+    controller_net = ()
+    if isinstance(controller, str) and controller:
+        parsed = _parse_address(controller)
+        if isinstance(parsed, str):
+            parser.error("%s: %s" % (_field(name, "safeq_controller_address"), parsed))
+        else:
+            controller_net = (str(parsed),)
+    management_port = _parse_port_var(parser, name, "safeq_management_port", hvars.get("safeq_management_port"))
+    if management_port is not None and connection_port is not None and management_port != connection_port:
+        parser.error("%s: %d differs from the port Ansible connects to (%d over %s); the controller would be"
+                     " locked out: remove safeq_management_port or make them equal"
+                     % (_field(name, "safeq_management_port"), management_port, connection_port, connection))
+    if management_port is None:
+        management_port = connection_port or (5986 if platform == "windows" else 22)
+    roaming = _parse_name(parser, name, "safeq_near_roaming_group", hvars.get("safeq_near_roaming_group"))
+    own = set(parser.features(name, hvars.get("safeq_features")))
+    if "ors" in comps:
+        if roaming:
+            own.add("near_roaming")
+        elif "near_roaming" in own:
+            parser.error("%s: near_roaming is in safeq_features but the ORS has no near-roaming group"
+                         " (set safeq_near_roaming_group)" % _field(name, "safeq_near_roaming_group"))
+    return Host(
+        name=name,
+        address=_host_address(parser, name, hvars),
+        platform=platform,
+        components=frozenset(comps),
+        own_features=frozenset(own),
+        cml_cluster=_parse_name(parser, name, "safeq_cml_cluster", hvars.get("safeq_cml_cluster")) or DEFAULT_CLUSTER,
+        near_roaming_group=roaming if "ors" in comps else None,
+        etcd_cluster=_parse_name(parser, name, "safeq_etcd_cluster", hvars.get("safeq_etcd_cluster")),
+        networks=networks,
+        overrides=parser.overrides(name, hvars.get("safeq_port_overrides")),
+        management_port=management_port,
+        management_addresses=tuple(addr.collapse(
+            list(controller_net) + list(networks["safeq_management_networks"]))),
+        connection=connection,
+        connection_port=connection_port,
+    )
+
+
+def _closure(features, catalog):
+    result = set(features)
+    todo = list(features)
+    while todo:
+        for implied in catalog.features[todo.pop()].implies:
+            if implied not in result:
+                result.add(implied)
+                todo.append(implied)
+    return frozenset(result)
+
+
+def _aggregate(warnings, key, host, variable, message):
+    """Collect one warning per (variable, message), listing the hosts it applies to."""
+    item = warnings.setdefault(key, {"hosts": [], "variable": variable, "message": message})
+    item["hosts"].append(host)
+
+
+def _finish_warnings(aggregated):
+    result = []
+    for item in aggregated.values():
+        hosts = item["hosts"]
+        result.append({"host": hosts[0] if len(hosts) == 1 else None, "variable": item["variable"],
+                       "message": "%s (on %s)" % (item["message"], _names(hosts)), "hosts": hosts})
+    return result
+
+
+def _cross_checks(parser, hosts, clusters, catalog, warnings):
+    aggregated = {}
+    by_address = {}
+    for host in hosts.values():
+        if host.address:
+            if host.address in by_address:
+                parser.error("%s: address %s is also used by %s"
+                             % (_field(host.name, "safeq_address"), host.address, by_address[host.address]))
+            by_address.setdefault(host.address, host.name)
+        for prop, override in host.overrides.items():
+            if not set(override["components"]) & host.components:
+                _aggregate(aggregated, ("override", prop, override["text"]), host.name,
+                           "safeq_port_overrides.%s" % prop,
+                           "safeq_port_overrides.%s=%s belongs to %s, which the host does not run; ignored"
+                           % (prop, override["text"], "/".join(override["components"])))
+        if not host.management_addresses:
+            _aggregate(aggregated, ("management-any",), host.name, "safeq_management_networks",
+                       "the management port is open to any address: set safeq_controller_address or"
+                       " safeq_management_networks")
+    server_ints = sorted((h.address_int, h.name) for h in hosts.values() if h.address_int is not None)
+    checked = {}
+    for host in hosts.values():
+        for variable in OPEN_NETWORKS:
+            nets = host.network(variable)
+            if not nets:
+                continue
+            if nets not in checked:
+                intervals = addr.intervals_of(list(nets))
+                checked[nets] = [n for i, n in server_ints if addr.contains(intervals, i)]
+            inside = checked[nets]
+            if inside:
+                _aggregate(aggregated, ("inside", variable, nets), host.name, variable,
+                           "%s %s contains SafeQ server address(es) of %s: those servers get the %s rules too"
+                           % (variable, ", ".join(nets[:3]) + (" ..." if len(nets) > 3 else ""), _names(inside),
+                              variable[6:-9]))
+    for cluster in clusters.values():
+        cml = cluster.members("cml")
+        if not cml and any(cluster.members(c) for c in ("ors", "crs", "ap_connector")):
+            _aggregate(aggregated, ("no-cml", cluster.name), cluster.hosts[0].name, "safeq_cml_cluster",
+                       "CML cluster %r has no CML host in the inventory: flows to and from CML are not opened"
+                       % cluster.name)
+        for feature_name, feature in sorted(catalog.features.items()):
+            if feature.cluster_limit is None or feature_name not in cluster.features:
+                continue
+            if len(cml) > feature.cluster_limit:
+                parser.error("groups.safeq_cml: %d CML nodes of cluster %r (%s) exceed the %s limit of %d servers"
+                             " per cluster (%s is set on %s)"
+                             % (len(cml), cluster.name, _names(h.name for h in cml), feature_name,
+                                feature.cluster_limit, feature_name, _names(cluster.feature_hosts[feature_name])))
+    warnings.extend(_finish_warnings(aggregated))
+
+
+def build_topology(groups, hostvars, catalog, spec=None):
+    """Build the Topology from Ansible ``groups``, the hosts' variables and the loaded ``catalog``.
+
+    ``hostvars`` maps host name -> variables (only safeq_* and the ansible_* keys listed in
+    catalog/inventory.yml are read). Raises TopologyError listing every problem.
+    """
+    spec = spec or load_inventory_spec()
+    parser = _Parser(catalog, spec)
+    warnings = []
     if not isinstance(groups, dict):
         raise TopologyError("groups: must be a mapping of group name to host list")
-    features_known = set(known_features(entries))
-    settings_index = known_settings(entries)
+    _check_groups(parser, groups, spec, warnings)
     components = {}
     for group, component in COMPONENT_GROUPS.items():
-        for host in groups.get(group) or []:
+        members = groups.get(group) or []
+        if not _is_list(members):
+            parser.error("groups.%s: must be a list of host names" % group)
+            continue
+        for host in members:
             components.setdefault(host, set()).add(component)
-    for host, hvars in hostvars.items():
-        extra = _as_list(host, "safeq_components", (hvars or {}).get("safeq_components"))
-        for comp in extra:
-            if comp not in COMPONENTS:
-                raise TopologyError("%s: unknown component %r (known: %s)"
-                                    % (_field(host, "safeq_components"), comp, ", ".join(COMPONENTS)))
-            components.setdefault(host, set()).add(comp)
-    cml_count = sum(1 for comps in components.values() if "cml" in comps)
+    if not components and not parser.errors:
+        raise TopologyError("inventory: no host is in a SafeQ group (%s); nothing to plan"
+                            % ", ".join(COMPONENT_GROUPS))
     hosts = {}
-    for name in sorted(components):
+    for name in sorted(components, key=str):
+        if not isinstance(name, str) or not HOST_NAME.match(name):
+            parser.error("groups: host name %r has characters outside A-Z a-z 0-9 . _ - (host names reach rendered"
+                         " firewall files and rule names)" % (name,))
+            continue
         hvars = hostvars.get(name)
         if hvars is None:
-            raise TopologyError("hostvars[%s]: host is in a safeq_* group but has no variables" % name)
-        features = set()
-        for feature in _as_list(name, "safeq_features", hvars.get("safeq_features")):
-            if feature not in features_known:
-                raise TopologyError("%s: unknown feature %r (known: %s)"
-                                    % (_field(name, "safeq_features"), feature, ", ".join(sorted(features_known))))
-            features.add(feature)
-        if "cml" in components[name] and cml_count > 1:
-            features.add("cluster")
-        networks = {}
-        for variable in NETWORK_VARIABLES:
-            networks[variable] = sorted(
-                {_network(name, variable, v) for v in _as_list(name, variable, hvars.get(variable))},
-                key=_address_sort_key,
-            )
-        controller = hvars.get("safeq_controller_address")
-        if controller not in (None, ""):
-            controller = _network(name, "safeq_controller_address", controller)
-        else:
-            controller = None
-        roaming = hvars.get("safeq_near_roaming_group")
-        if roaming is not None and not isinstance(roaming, str):
-            raise TopologyError("%s: must be a string, got %r" % (_field(name, "safeq_near_roaming_group"), roaming))
-        hosts[name] = HostModel(
-            name=name,
-            address=_address(name, hvars),
-            components=components[name],
-            features=features,
-            overrides=_overrides(name, hvars.get("safeq_port_overrides"), settings_index),
-            networks=networks,
-            platform=_platform(hvars),
-            management_port=_management_port(name, hvars),
-            controller_address=controller,
-            near_roaming_group=roaming if "ors" in components[name] else None,
-            etcd_cluster=str(hvars.get("safeq_etcd_cluster") or "default"),
-        )
-    addresses = {}
+            parser.error("hostvars[%s]: host is in a SafeQ group but has no variables" % name)
+            continue
+        host = _build_host(parser, name, components[name], hvars, spec, catalog)
+        host.address_int = int(ipaddress.IPv4Address(host.address)) if host.address else None
+        hosts[name] = host
+    clusters = {}
     for host in hosts.values():
-        if host.address in addresses:
-            raise TopologyError("%s: address %s is also used by %s"
-                                % (_field(host.name, "safeq_address"), host.address, addresses[host.address]))
-        addresses[host.address] = host.name
-    topo = Topology(hosts)
-    all_features = set().union(*(h.features for h in hosts.values())) if hosts else set()
-    roaming_groups = {}
-    for host in topo.members("ors"):
+        cluster = clusters.setdefault(host.cml_cluster, Cluster(host.cml_cluster))
+        cluster.hosts.append(host)
+        for comp in sorted(host.components):
+            cluster.by_component[comp].append(host)
+    for cluster in clusters.values():
+        installation, feature_hosts = set(), {}
+        for host in cluster.hosts:
+            for name in _closure(host.own_features, catalog):
+                feature_hosts.setdefault(name, []).append(host.name)
+                if catalog.features[name].scope == "installation":
+                    installation.add(name)
+        if len(cluster.members("cml")) > 1:
+            installation.add("cluster")
+        cluster.features = frozenset(installation)
+        cluster.feature_hosts = feature_hosts
+    for host in hosts.values():
+        host.features = _closure(host.own_features | clusters[host.cml_cluster].features, catalog)
+    near_roaming, etcd = {}, {}
+    for host in hosts.values():
         if host.near_roaming_group:
-            roaming_groups.setdefault(host.near_roaming_group, []).append(host.name)
-    errors = limit_errors([h.name for h in topo.members("cml")], all_features, roaming_groups)
-    if errors:
-        raise TopologyError("; ".join(errors))
-    return topo
-
-
-def _address_sort_key(value):
-    net = ipaddress.ip_network(value, strict=False)
-    return (int(net.network_address), net.prefixlen)
+            near_roaming.setdefault((host.cml_cluster, host.near_roaming_group), []).append(host)
+        if "etcd" in host.components:
+            if host.etcd_cluster is None:
+                if "cml" in host.components:
+                    host.etcd_cluster = "%s-cml" % host.cml_cluster
+                elif host.near_roaming_group:
+                    host.etcd_cluster = "%s-%s" % (host.cml_cluster, host.near_roaming_group)
+                else:
+                    host.etcd_cluster = "%s-%s" % (host.cml_cluster, host.name)
+            etcd.setdefault(host.etcd_cluster, []).append(host)
+        else:
+            host.etcd_cluster = None
+    for (cluster_name, group), members in sorted(near_roaming.items()):
+        if len(members) > NEAR_ROAMING_GROUP_LIMIT:
+            parser.error("safeq_near_roaming_group=%s (cluster %s): %d ORS (%s) exceed the limit of %d per"
+                         " near-roaming group" % (group, cluster_name, len(members),
+                                                  _names(h.name for h in members), NEAR_ROAMING_GROUP_LIMIT))
+    _cross_checks(parser, hosts, clusters, catalog, warnings)
+    if parser.errors:
+        raise TopologyError(join_errors(parser.errors, "inventory"))
+    return Topology(hosts, clusters, near_roaming, etcd, warnings, catalog)
