@@ -1,17 +1,20 @@
 # Copyright: safeq.hardening contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Policy: catalog + topology -> allowed flows -> one grouped, least-privilege policy per host."""
+"""Policy: catalog + topology -> grouped flows -> one least-privilege policy per host.
+
+Flows are computed between groups (a CML cluster, the ORS of a cluster, a near-roaming group, an
+etcd cluster, the hosts that share one network list), never between host pairs, so their number
+grows with the groups, not with the square of the hosts. Each host's policy is then read from the
+flows it takes part in. See docs/design.md for the data shapes.
+"""
 
 from __future__ import annotations
 
+from ansible_collections.safeq.hardening.plugins.plugin_utils import addresses as addr
 from ansible_collections.safeq.hardening.plugins.plugin_utils.catalog import COMPONENTS, parse_port
-from ansible_collections.safeq.hardening.plugins.plugin_utils.topology import (
-    TopologyError,
-    _address_sort_key,
-    build_topology,
-)
+from ansible_collections.safeq.hardening.plugins.plugin_utils.topology import join_errors
 
-# Endpoint kinds that are networks named by a variable (the same on every host).
+# Endpoint kinds that are networks named by a variable (per host).
 ENDPOINT_NETWORKS = {
     "workstation": "safeq_workstation_networks",
     "printer": "safeq_printer_networks",
@@ -22,15 +25,16 @@ ENDPOINT_NETWORKS = {
     "smtp": "safeq_smtp_servers",
     "payment_machine": "safeq_payment_machine_networks",
 }
-MDNS_GROUP = "224.0.0.251"
 LOCAL_ENDPOINTS = ("localhost", "ts", "mps")
+EPHEMERAL_PORTS = (1024, 65535)
+RULE_NAME_MAX = 100
 
 
 class PolicyError(ValueError):
-    """The computed policy contradicts itself (e.g. an override puts an allowed port on a denied one)."""
+    """The computed policy contradicts itself or opens what must stay closed; names host and variable."""
 
 
-# ---- port sets -------------------------------------------------------------------------------
+# ---- ports ------------------------------------------------------------------------------------
 
 def merge_ports(ranges):
     """Sorted, merged list of (low, high) tuples."""
@@ -53,266 +57,616 @@ def ports_overlap(left, right):
 
 
 def resolve_ports(entry, host):
-    """Port ranges of ``entry`` on ``host`` after overrides; None when a symbolic port is unset."""
-    applicable = [
-        s for s in entry["settings"]
-        if s["controls"] == "port" and (s["component"] is None or s["component"] in host.components)
-    ]
-    overridden = [host.overrides[s["property"]] for s in applicable if s["property"] in host.overrides]
-    if overridden:
-        return merge_ports(parse_port(p, "safeq_port_overrides") for p in overridden)
-    if isinstance(entry["ports"][0], dict):
-        return None
-    return merge_ports(parse_port(p, "ports") for p in entry["ports"])
+    """(port ranges, override properties used) of ``entry`` on ``host``; ranges None when unresolved.
 
+    Each of the host's components that the entry applies to contributes its own port: the override
+    of the setting for that component (or of a setting for every component) when the inventory sets
+    one, else the catalog default. A symbolic port without an override is unresolved.
+    """
+    comps = [c for c in entry["components"] if c in host.components] or sorted(host.components)
+    ranges, used = [], []
+    symbolic = isinstance(entry["ports"][0], dict)
+    for comp in comps:
+        props = [s["property"] for s in entry["settings"]
+                 if s["controls"] == "port" and s["component"] in (None, comp)]
+        chosen = [p for p in props if p in host.overrides]
+        if chosen:
+            for prop in chosen:
+                ranges.append(host.overrides[prop]["range"])
+                if prop not in used:
+                    used.append(prop)
+        elif symbolic:
+            return None, used
+        else:
+            ranges.extend(parse_port(p, entry["id"]) for p in entry["ports"])
+    return merge_ports(ranges), used
 
-# ---- flows -----------------------------------------------------------------------------------
 
 def _applies(entry, host):
     return bool(set(entry["components"]) & host.components) and (
-        entry["condition"] is None or entry["condition"] in host.features
-    )
+        entry["condition"] is None or any(f in host.features for f in entry["condition"]))
 
 
-def _peers(topo, entry, host, kind):
-    """SafeQ hosts of component ``kind`` that talk to ``host`` for ``entry``, with a label."""
-    peers = [
-        p for p in topo.members(kind)
-        if p.name != host.name and (entry["condition"] is None or entry["condition"] in p.features)
-    ]
-    label = "safeq_" + kind
-    if entry["condition"] == "near_roaming":
-        if not host.near_roaming_group:
-            return label, []
-        peers = [p for p in peers if p.near_roaming_group == host.near_roaming_group]
-        label += "_near_roaming_" + host.near_roaming_group
-    if kind == "etcd":
-        peers = [p for p in peers if p.etcd_cluster == host.etcd_cluster]
-        label += "_" + host.etcd_cluster
-    return label, peers
+# ---- endpoints and flows -----------------------------------------------------------------------
+
+class Piece(tuple):
+    """One allow/deny contribution to a host's rules (hashable: hosts of one group share them)."""
+
+    __slots__ = ()
+    FIELDS = ("action", "direction", "protocol", "addresses", "remote_ports", "local_addresses", "except",
+              "label", "ports", "catalog_id", "overrides")
+
+    def __new__(cls, *values):
+        return tuple.__new__(cls, values)
 
 
-def build_flows(entries, topo):
-    """Every allowed flow, one per (catalog entry, SafeQ host, remote endpoint).
+class _Endpoint:
+    __slots__ = ("key", "name", "kind", "component", "members", "addresses", "label")
 
-    Returns (flows, unresolved, warnings); warnings are (host name, message) pairs. A flow is a
-    dict with src, src_addresses, dst,
-    dst_addresses, protocol, ports (tuples), catalog_id, label, src_host/dst_host (or None).
-    """
-    flows, unresolved, warnings = [], [], []
-    for entry in entries:
-        for host in topo.hosts.values():
-            if not _applies(entry, host) or entry["hardening"]:
+    def __init__(self, key, name, kind, component, members, addresses, label):
+        self.key = key
+        self.name = name
+        self.kind = kind
+        self.component = component
+        self.members = members
+        self.addresses = addresses
+        self.label = label
+
+    def as_dict(self):
+        return {"name": self.name, "kind": self.kind, "component": self.component,
+                "members": list(self.members), "addresses": list(self.addresses)}
+
+
+class _Builder:
+    """Builds the grouped flows and each host's rule pieces."""
+
+    def __init__(self, catalog, topology):
+        self.catalog = catalog
+        self.topology = topology
+        self.flows = []
+        self.pieces = {name: [] for name in topology.hosts}
+        self.unresolved = {name: [] for name in topology.hosts}
+        self.warnings = []
+        self.errors = []
+        self._endpoints = {}
+        self._aggregated = {}
+
+    # endpoints are shared: one object (and one collapsed address tuple) per group
+    def endpoint(self, key, name, kind, component, members, raw_addresses, label):
+        found = self._endpoints.get(key)
+        if found is None:
+            found = _Endpoint(key, name, kind, component, tuple(members),
+                              tuple(addr.collapse(list(raw_addresses))), label)
+            self._endpoints[key] = found
+        return found
+
+    def group_endpoint(self, label, component, hosts):
+        names = tuple(sorted(h.name for h in hosts))
+        return self.endpoint(("safeq", label, names), label, "safeq", component, names,
+                             [h.address for h in hosts], label)
+
+    def network_endpoint(self, variable, nets):
+        label = variable[len("safeq_"):]
+        return self.endpoint(("network", variable, nets), label, "network", None, (), nets, label)
+
+    def warn(self, key, host, variable, message):
+        item = self._aggregated.setdefault(key, {"hosts": [], "variable": variable, "message": message})
+        if host is not None and host not in item["hosts"]:
+            item["hosts"].append(host)
+
+    def add_flow(self, entry, src, dst, ports, enforced_on, action="allow", cast=None, note=None,
+                 unresolved=None, local_addresses=(), inbound_hosts=(), outbound_hosts=(), ret=None):
+        flow = {
+            "id": None,
+            "catalog_ids": [entry["id"]],
+            "description": entry["description"],
+            "requirement": entry["requirement"],
+            "features": list(entry["condition"] or []),
+            "protocol": entry["protocol"],
+            "ports": format_ports(ports) if ports else [],
+            "unresolved": unresolved,
+            "cast": cast or entry["cast"],
+            "action": action,
+            "source": src,
+            "destination": dst,
+            "enforced": bool(enforced_on),
+            "enforced_on": sorted(enforced_on),
+            "note": note,
+        }
+        self.flows.append(flow)
+        return flow
+
+    def piece(self, host, direction, entry, endpoint_label, addresses, ports, used, remote_ports=(),
+              local_addresses=()):
+        self.pieces[host.name].append(Piece(
+            "allow", direction, entry["protocol"], tuple(addresses), tuple(remote_ports), tuple(local_addresses), (),
+            endpoint_label, tuple(ports), entry["id"], tuple(used)))
+
+
+def _unresolved_text(entry):
+    symbolic = entry["ports"][0]
+    return "%s: port is %s; set safeq_port_overrides.%s to open it" % (
+        symbolic["setting"], symbolic["symbolic"], symbolic["setting"])
+
+
+def _by_ports(builder, entry, hosts):
+    """Group hosts by their resolved ports: {(ports tuple, used tuple): [hosts]}; records unresolved."""
+    groups = {}
+    for host in hosts:
+        ports, used = resolve_ports(entry, host)
+        if ports is None:
+            builder.unresolved[host.name].append({
+                "host": host.name, "catalog_id": entry["id"], "setting": entry["ports"][0]["setting"],
+                "reason": _unresolved_text(entry)})
+            groups.setdefault(None, []).append(host)
+            continue
+        groups.setdefault((tuple(ports), tuple(used)), []).append(host)
+    return groups
+
+
+def _inter_server(builder, entry, cluster):
+    """Rows whose remote side is a SafeQ component: peers inside the cluster (and group)."""
+    remote_kind = entry["source"]
+    listeners = [h for comp in entry["components"] for h in cluster.members(comp) if _applies(entry, h)]
+    listeners = list({h.name: h for h in listeners}.values())
+    senders_all = cluster.members(remote_kind)
+    condition = entry["condition"] or []
+    scopes = {}
+    if "near_roaming" in condition:
+        for host in listeners:
+            scopes.setdefault(("nrg", host.near_roaming_group), [[], []])[0].append(host)
+        for host in senders_all:
+            if host.near_roaming_group:
+                scopes.setdefault(("nrg", host.near_roaming_group), [[], []])[1].append(host)
+    elif remote_kind == "etcd":
+        for host in listeners:
+            scopes.setdefault(("etcd", host.etcd_cluster), [[], []])[0].append(host)
+        for host in senders_all:
+            scopes.setdefault(("etcd", host.etcd_cluster), [[], []])[1].append(host)
+    else:
+        scopes[("cluster", cluster.name)] = [listeners, list(senders_all)]
+    enabled = [f for f in condition if f in cluster.features or any(f in h.features for h in listeners)]
+    if condition and enabled and (not listeners or not senders_all):
+        missing = "/".join(entry["components"]) if not listeners else remote_kind
+        builder.warn(("peers", entry["id"], cluster.name), None, "safeq_features",
+                     "%s is enabled in CML cluster %r but the cluster has no %s host: %s (%s %s) is not opened"
+                     % (enabled[0], cluster.name, missing, entry["id"], entry["protocol"],
+                        ",".join(str(p) for p in entry["ports"] if not isinstance(p, dict)) or "port"))
+    for (kind, scope_name), (scope_listeners, senders) in sorted(scopes.items()):
+        if not scope_listeners or not senders:
+            continue
+        if kind == "nrg":
+            label = "nrg-%s@%s" % (scope_name, cluster.name)
+        elif kind == "etcd":
+            label = "etcd-%s" % scope_name
+        else:
+            label = "%s@%s" % (remote_kind, cluster.name)
+        src = builder.group_endpoint(label, remote_kind, senders)
+        for key, group in sorted(_by_ports(builder, entry, scope_listeners).items(), key=lambda kv: str(kv[0])):
+            dst_label = "%s@%s" % ("+".join(entry["components"]), cluster.name) if kind == "cluster" else label
+            dst = builder.group_endpoint(dst_label, entry["components"][0], group)
+            if key is None:
+                builder.add_flow(entry, src.as_dict(), dst.as_dict(), [], [], unresolved=_unresolved_text(entry),
+                                 note="port unresolved: no rule")
                 continue
-            remote_kind = entry["source"] if entry["direction"] == "inbound" else entry["destination"]
-            if remote_kind in LOCAL_ENDPOINTS:
-                continue  # loopback traffic is always accepted
-            ports = resolve_ports(entry, host)
-            if ports is None:
-                symbolic = entry["ports"][0]
-                unresolved.append({
-                    "host": host.name, "catalog_id": entry["id"], "setting": symbolic["setting"],
-                    "reason": "port is %s; set safeq_port_overrides.%s to open it"
-                              % (symbolic["symbolic"], symbolic["setting"]),
-                })
+            ports, used = list(key[0]), key[1]
+            self_only = set(src.members) == set(dst.members) and len(src.members) == 1
+            if self_only:
+                continue  # a host talking to itself goes over loopback
+            if entry["cast"] == "multicast":
+                group_net = (entry["group_address"],)
+                dst_view = dict(dst.as_dict(), kind="multicast", addresses=list(group_net),
+                                name="%s multicast %s" % (dst.name, entry["group_address"]))
+                builder.add_flow(entry, src.as_dict(), dst_view, ports, [h.name for h in group] +
+                                 [h.name for h in senders], cast="multicast")
+                for host in group:
+                    builder.piece(host, "inbound", entry, src.label, src.addresses, ports, used,
+                                  local_addresses=group_net)
+                for host in senders:
+                    builder.piece(host, "outbound", entry, "multicast", group_net, ports, used)
                 continue
-            if remote_kind in COMPONENTS:
-                label, peers = _peers(topo, entry, host, remote_kind)
-                remotes = [(p.name, [p.address], p) for p in peers]
+            builder.add_flow(entry, src.as_dict(), dst.as_dict(), ports,
+                             sorted({h.name for h in group} | {h.name for h in senders}))
+            for host in group:
+                builder.piece(host, "inbound", entry, src.label, src.addresses, ports, used)
+            for host in senders:
+                builder.piece(host, "outbound", entry, dst.label, dst.addresses, ports, used)
+
+
+def _hosts_label(entry, cluster, hosts, everyone):
+    comps = "+".join(c for c in entry["components"] if any(c in h.components for h in hosts))
+    label = "%s@%s" % (comps, cluster.name)
+    if len(hosts) != len(everyone):
+        label += " (%d of %d)" % (len(hosts), len(everyone))
+    return label
+
+
+def _network_rows(builder, entry, cluster):
+    """Rows between SafeQ hosts and networks named by variables (workstations, printers, LDAP...)."""
+    inbound = entry["direction"] == "inbound"
+    remote_kind = entry["source"] if inbound else entry["destination"]
+    variable = ENDPOINT_NETWORKS[remote_kind]
+    hosts = [h for h in cluster.hosts if _applies(entry, h)]
+    if not hosts:
+        return
+    by_nets = {}
+    for host in hosts:
+        by_nets.setdefault(host.network(variable), []).append(host)
+    for nets, members in sorted(by_nets.items()):
+        if not nets:
+            for host in members:
+                builder.warn(("empty", entry["id"], variable), host.name, variable,
+                             "%s (%s) needs %s, which is empty: no rule"
+                             % (entry["id"], ", ".join(entry["condition"] or [entry["requirement"]]), variable))
+        remote = builder.network_endpoint(variable, nets)
+        cast = entry["cast"]
+        remote_view = remote.as_dict()
+        if cast == "broadcast":
+            remote_view = dict(remote_view, kind="broadcast", name="%s (broadcast)" % remote.name,
+                               addresses=[entry["group_address"]] + list(remote.addresses))
+        for key, group in sorted(_by_ports(builder, entry, members).items(), key=lambda kv: str(kv[0])):
+            local = builder.group_endpoint(_hosts_label(entry, cluster, group, hosts), None, group).as_dict()
+            src, dst = (remote_view, local) if inbound else (local, remote_view)
+            if key is None:
+                builder.add_flow(entry, src, dst, [], [], unresolved=_unresolved_text(entry),
+                                 note="port unresolved: no rule")
+                continue
+            ports, used = list(key[0]), key[1]
+            if not nets:
+                builder.add_flow(entry, src, dst, ports, [], note="%s is empty: no rule" % variable)
+                continue
+            note = None
+            ret = entry["return_traffic"]
+            if cast == "broadcast" and ret:
+                note = "replies from %s (source port %s) are allowed back" % (
+                    remote.label, ",".join(str(p) for p in format_ports(ports)))
+            builder.add_flow(entry, src, dst, ports, [h.name for h in group], note=note)
+            for host in group:
+                if inbound:
+                    builder.piece(host, "inbound", entry, remote.label, remote.addresses, ports, used)
+                elif cast == "broadcast":
+                    targets = tuple(addr.collapse([entry["group_address"]] + list(remote.addresses)))
+                    builder.piece(host, "outbound", entry, remote.label + "-broadcast", targets, ports, used)
+                    if ret and ret["match"] == "source_port":
+                        builder.piece(host, "inbound", entry, remote.label + "-replies", remote.addresses,
+                                      [EPHEMERAL_PORTS], used, remote_ports=ports)
+                else:
+                    builder.piece(host, "outbound", entry, remote.label, remote.addresses, ports, used)
+
+
+def _multicast_rows(builder, entry, cluster):
+    """Outbound multicast rows to a group address (Bonjour), with answers allowed back."""
+    hosts = [h for h in cluster.hosts if _applies(entry, h)]
+    if not hosts:
+        return
+    group_net = (entry["group_address"],)
+    ret = entry["return_traffic"]
+    for key, group in sorted(_by_ports(builder, entry, hosts).items(), key=lambda kv: str(kv[0])):
+        local = builder.group_endpoint(_hosts_label(entry, cluster, group, hosts), None, group).as_dict()
+        dst = {"name": "multicast %s" % entry["group_address"], "kind": "multicast", "component": None,
+               "members": [], "addresses": list(group_net)}
+        if key is None:
+            builder.add_flow(entry, local, dst, [], [], unresolved=_unresolved_text(entry))
+            continue
+        ports, used = list(key[0]), key[1]
+        note = None
+        if ret:
+            variable = ENDPOINT_NETWORKS[ret["source"]]
+            note = "multicast to %s; queries and answers from %s to port %s are allowed in" % (
+                entry["group_address"], variable, ",".join(str(p) for p in format_ports(ports)))
+        builder.add_flow(entry, local, dst, ports, [h.name for h in group], cast="multicast", note=note)
+        for host in group:
+            builder.piece(host, "outbound", entry, "multicast", group_net, ports, used)
+            if ret:
+                variable = ENDPOINT_NETWORKS[ret["source"]]
+                nets = host.network(variable)
+                if nets:
+                    builder.piece(host, "inbound", entry, variable[len("safeq_"):] + "-multicast",
+                                  builder.network_endpoint(variable, nets).addresses, ports, used)
+                else:
+                    builder.warn(("empty", entry["id"], variable), host.name, variable,
+                                 "%s needs %s for the answers, which is empty: no inbound rule" % (entry["id"], variable))
+
+
+def _unenforced_rows(builder, entry, cluster):
+    """Rows no SafeQ host takes part in (payment machine -> payment system): listed, not enforced."""
+    condition = entry["condition"] or []
+    if condition and not any(f in h.features for h in cluster.hosts for f in condition):
+        return
+    ends = []
+    for kind in (entry["source"], entry["destination"]):
+        variable = ENDPOINT_NETWORKS[kind]
+        nets = sorted({n for h in cluster.hosts for n in h.network(variable)})
+        ends.append(builder.network_endpoint(variable, tuple(addr.collapse(nets))).as_dict())
+    ports = merge_ports(parse_port(p, entry["id"]) for p in entry["ports"])
+    empty = [e["name"] for e in ends if not e["addresses"]]
+    note = "not enforced by a SafeQ host: configure it on the network firewall"
+    if empty:
+        note += "; %s empty in the inventory" % " and ".join("safeq_" + n for n in empty)
+    builder.add_flow(entry, ends[0], ends[1], ports, [], note=note)
+
+
+def _denied_and_local_rows(builder, entry, cluster):
+    hosts = [h for h in cluster.hosts if _applies(entry, h)]
+    if not hosts:
+        return
+    for key, group in sorted(_by_ports(builder, entry, hosts).items(), key=lambda kv: str(kv[0])):
+        if key is None:
+            continue
+        local = builder.group_endpoint(_hosts_label(entry, cluster, group, hosts), None, group).as_dict()
+        if entry["hardening"]:
+            anyone = {"name": "any other host" if entry["hardening"] == "self_only" else "any remote host",
+                      "kind": "network", "component": None, "members": [], "addresses": ["any"]}
+            builder.add_flow(entry, anyone, local, list(key[0]), [h.name for h in group], action="deny",
+                             note="denied: the vendor binds it to localhost or advises blocking it")
+        else:
+            loop = {"name": "localhost", "kind": "local", "component": None, "members": [], "addresses": ["127.0.0.1"]}
+            builder.add_flow(entry, loop, local, list(key[0]), [], action="local",
+                             note="loopback only: no network rule needed")
+
+
+def build_flows(catalog, topology):
+    """Grouped flows for every row that applies, and each host's allow pieces (a _Builder)."""
+    builder = _Builder(catalog, topology)
+    for entry in catalog.entries:
+        remote_kind = entry["source"] if entry["direction"] == "inbound" else entry["destination"]
+        for cluster in sorted(topology.clusters.values(), key=lambda c: c.name):
+            if entry["hardening"] or remote_kind in LOCAL_ENDPOINTS:
+                _denied_and_local_rows(builder, entry, cluster)
+            elif not entry["components"]:
+                _unenforced_rows(builder, entry, cluster)
+            elif remote_kind in COMPONENTS:
+                _inter_server(builder, entry, cluster)
             elif remote_kind == "multicast":
-                label, remotes = "mdns_multicast", [("mdns_multicast", [MDNS_GROUP], None)]
+                _multicast_rows(builder, entry, cluster)
             else:
-                variable = ENDPOINT_NETWORKS[remote_kind]
-                label, nets = variable[len("safeq_"):], host.network(variable)
-                remotes = [(label, nets, None)] if nets else []
-                if not nets:
-                    warnings.append((host.name, "%s: %s needs %s, which is empty on %s; no rule created"
-                                     % (entry["id"], entry["condition"] or entry["requirement"], variable,
-                                        host.name)))
-            local_kind = entry["destination"] if entry["direction"] == "inbound" else entry["source"]
-            peer_label = "safeq_" + (local_kind if local_kind in COMPONENTS else "+".join(sorted(host.components)))
-            for name, addresses, peer in remotes:
-                local = (host.name, [host.address], host)
-                src, dst = ((name, addresses, peer), local) if entry["direction"] == "inbound" else (local, (name, addresses, peer))
-                flows.append({
-                    "src": src[0], "src_addresses": src[1], "src_host": src[2] and src[2].name,
-                    "dst": dst[0], "dst_addresses": dst[1], "dst_host": dst[2] and dst[2].name,
-                    "protocol": entry["protocol"], "ports": ports, "catalog_id": entry["id"], "label": label,
-                    "peer_label": peer_label,
-                })
-    return flows, unresolved, warnings
+                _network_rows(builder, entry, cluster)
+    for index, flow in enumerate(builder.flows, 1):
+        flow["id"] = "F%03d" % index
+    for item in builder._aggregated.values():
+        hosts = item["hosts"]
+        message = item["message"] if not hosts else "%s (on %s)" % (item["message"], _names(hosts))
+        builder.warnings.append({"host": hosts[0] if len(hosts) == 1 else None, "variable": item["variable"],
+                                 "message": message, "hosts": hosts})
+    return builder
 
 
-def flow_matrix(flows):
-    """Flows grouped by (src, dst, protocol) with merged ports and catalog ids, sorted."""
+def _names(items, limit=5):
+    items = sorted(items)
+    if len(items) <= limit:
+        return ", ".join(items)
+    return "%s and %d more" % (", ".join(items[:limit]), len(items) - limit)
+
+
+# ---- per-host rules ----------------------------------------------------------------------------
+
+def _deny_pieces(entries, host):
+    pieces = []
+    for entry in entries:
+        if not entry["hardening"] or not set(entry["components"]) & host.components:
+            continue
+        ports, used = resolve_ports(entry, host)
+        if ports is None:
+            continue
+        exceptions = ("loopback", "self") if entry["hardening"] == "self_only" else ("loopback",)
+        label = "not-self" if entry["hardening"] == "self_only" else "remote"
+        pieces.append(Piece("deny", "inbound", entry["protocol"], (addr.ANY,), (), (), exceptions, label,
+                            tuple(ports), entry["id"], tuple(used)))
+    return pieces
+
+
+def _rule_name(action, direction, protocol, labels):
+    base = "%s-%s-%s-%s" % (action, "in" if direction == "inbound" else "out", protocol, "+".join(labels))
+    if len(base) <= RULE_NAME_MAX:
+        return base
+    import hashlib
+
+    digest = hashlib.sha256(base.encode()).hexdigest()[:8]
+    head = "%s-%s-%s-%s" % (action, "in" if direction == "inbound" else "out", protocol, labels[0])
+    return "%s+%d-more-%s" % (head[:RULE_NAME_MAX - 20], len(labels) - 1, digest)
+
+
+def group_rules(pieces):
+    """Merge pieces with the same action, direction, protocol and address match into rules."""
     grouped = {}
-    for flow in flows:
-        key = (flow["src"], flow["dst"], flow["protocol"])
-        item = grouped.setdefault(key, {
-            "src": flow["src"], "src_addresses": flow["src_addresses"], "dst": flow["dst"],
-            "dst_addresses": flow["dst_addresses"], "protocol": flow["protocol"], "ports": [], "catalog_ids": set(),
-        })
-        item["ports"].extend(flow["ports"])
-        item["catalog_ids"].add(flow["catalog_id"])
-    result = []
-    for key in sorted(grouped):
-        item = grouped[key]
-        item["ports"] = format_ports(item["ports"])
-        item["catalog_ids"] = sorted(item["catalog_ids"])
-        result.append(item)
-    return result
-
-
-# ---- per-host rules --------------------------------------------------------------------------
-
-def _group_rules(pieces):
-    """pieces: (action, direction, protocol, addresses tuple, label, ports, catalog_id, except)."""
-    grouped = {}
-    for action, direction, protocol, addresses, label, ports, catalog_id, exceptions in pieces:
-        key = (action, direction, protocol, addresses, exceptions)
-        rule = grouped.setdefault(key, {"labels": set(), "ports": [], "ids": set()})
+    for action, direction, protocol, addresses, remote_ports, local_addresses, exceptions, label, ports, \
+            catalog_id, overrides in pieces:
+        key = (action, direction, protocol, addresses, remote_ports, local_addresses, exceptions)
+        rule = grouped.get(key)
+        if rule is None:
+            rule = grouped[key] = {"labels": set(), "ports": [], "ids": set(), "overrides": set()}
         rule["labels"].add(label)
         rule["ports"].extend(ports)
         rule["ids"].add(catalog_id)
-    rules, names = [], set()
+        rule["overrides"].update(overrides)
     order = {"deny": 0, "allow": 1}
-    for key in sorted(grouped, key=lambda k: (order[k[0]], k[1], k[2], sorted(grouped[k]["labels"]), k[3])):
-        action, direction, protocol, addresses, exceptions = key
+    rules, names = [], set()
+    keyed = sorted((order[k[0]], k[1], k[2], sorted(v["labels"]), k) for k, v in grouped.items())
+    for _order, _direction, _protocol, labels, key in keyed:
+        action, direction, protocol, addresses, remote_ports, local_addresses, exceptions = key
         rule = grouped[key]
-        base = "%s-%s-%s-%s" % (action, "in" if direction == "inbound" else "out", protocol,
-                                "+".join(sorted(rule["labels"])))
-        name, counter = base, 2
+        name, counter = _rule_name(action, direction, protocol, labels), 2
+        base = name
         while name in names:
             name, counter = "%s-%d" % (base, counter), counter + 1
         names.add(name)
         item = {
             "name": name, "action": action, "direction": direction, "protocol": protocol,
             "ports": format_ports(rule["ports"]), "addresses": list(addresses),
-            "peers": sorted(rule["labels"]), "catalog_ids": sorted(rule["ids"]),
+            "peers": labels, "catalog_ids": sorted(rule["ids"]),
         }
+        if remote_ports:
+            item["remote_ports"] = format_ports(remote_ports)
+        if local_addresses:
+            item["local_addresses"] = list(local_addresses)
         if exceptions:
             item["except"] = list(exceptions)
+        if rule["overrides"]:
+            item["overrides"] = sorted(rule["overrides"])
         rules.append(item)
     return rules
 
 
-def _deny_pieces(entries, host):
-    for entry in entries:
-        if entry["hardening"] and set(entry["components"]) & host.components:
-            ports = resolve_ports(entry, host)
-            if ports is None:
-                continue
-            if entry["hardening"] == "self_only":
-                yield ("deny", "inbound", entry["protocol"], ("any",), "not-self", ports, entry["id"],
-                       ("loopback", "self"))
-            else:
-                yield ("deny", "inbound", entry["protocol"], ("any",), "remote", ports, entry["id"], ("loopback",))
+def expected_listeners(entries, host, allowed_in):
+    """Inbound ports the host listens on for its components and features.
 
-
-def expected_listeners(entries, host):
-    """Inbound ports the host listens on for its components and features: (expected, unresolved).
-
-    ``bind`` is ``localhost`` for the JMX ports (local_only and bound to 127.0.0.1 by the vendor);
-    RMI and the Tomcat shutdown port listen everywhere by design and are enforced by the firewall.
-    ``unresolved`` names the symbolic ports without an override.
+    ``bind`` is ``localhost`` where the page binds the port to localhost and no allow rule of the
+    host opens it to peers (5556 stays remote-reachable when an AP Connector uses it); ``exposure``
+    says how a socket on another address is judged: ``fail`` for ports the page binds to localhost,
+    ``warn`` for hardened ports the page leaves on every interface (RMI, Tomcat 8005: the firewall
+    denies them), ``None`` otherwise.
     """
-    expected, unresolved = [], []
+    result = []
     for entry in entries:
         if entry["direction"] != "inbound" or not _applies(entry, host):
             continue
-        ports = resolve_ports(entry, host)
+        ports, _used = resolve_ports(entry, host)
         if ports is None:
-            unresolved.append("%s (%s)" % (entry["id"], entry["ports"][0]["setting"]))
             continue
-        local = entry["hardening"] == "local_only" and entry["bind"] == "localhost"
-        expected.append({
+        open_to_peers = bool(ports_overlap(ports, allowed_in.get(entry["protocol"], [])))
+        if entry["bind"] == "localhost" and not open_to_peers:
+            bind, exposure = "localhost", "fail"
+        elif entry["hardening"]:
+            bind, exposure = "any", "warn"
+        else:
+            bind, exposure = "any", None
+        result.append({
             "catalog_id": entry["id"], "protocol": entry["protocol"], "ports": format_ports(ports),
-            "bind": "localhost" if local else "any",
+            "bind": bind, "exposure": exposure,
             "settings": [s for s in entry["settings"] if s["component"] is None or s["component"] in host.components],
         })
-    return expected, unresolved
+    return result
 
 
-def _check_conflicts(host, rules, management):
+def _override_fields(host, props):
+    return ", ".join("hostvars[%s].safeq_port_overrides.%s=%s" % (host.name, p, host.overrides[p]["text"])
+                     for p in props) or None
+
+
+def check_rules(host, rules, management, protected):
+    """Errors for rules that deny the management port, collide, or open protected ports."""
+    errors = []
+    mgmt = [(host.management_port, host.management_port)]
+    mgmt_intervals = addr.intervals_of(management["addresses"])
     denied = {}
     for rule in rules:
         if rule["action"] == "deny":
-            denied.setdefault(rule["protocol"], []).extend(parse_port(p, "ports") for p in rule["ports"])
-    mgmt = [parse_port(p, "management") for p in management["ports"]]
-    clash = ports_overlap(mgmt, denied.get("tcp", []))
-    if clash:
-        raise PolicyError("%s: management port %s is a denied port (JMX/RMI/shutdown); change safeq_management_port"
-                          " or the override that moved the denied port" % (host.name, format_ports(clash)))
-    for rule in rules:
-        if rule["action"] == "allow" and rule["direction"] == "inbound":
-            clash = ports_overlap([parse_port(p, "ports") for p in rule["ports"]], denied.get(rule["protocol"], []))
+            ranges = [parse_port(p, "ports") for p in rule["ports"]]
+            denied.setdefault(rule["protocol"], []).extend((r, rule) for r in ranges)
+            clash = ports_overlap(mgmt, ranges) if rule["protocol"] == "tcp" else []
             if clash:
-                raise PolicyError("%s: allowed %s port(s) %s (%s) collide with denied JMX/RMI/shutdown ports;"
-                                  " check safeq_port_overrides" % (host.name, rule["protocol"],
-                                                                   format_ports(clash), ", ".join(rule["catalog_ids"])))
+                errors.append("%s: management port %d is a denied port (JMX/RMI/shutdown); change safeq_management_port"
+                              " or the port override that moved the denied port" % (
+                                  _override_fields(host, rule.get("overrides", [])) or "hostvars[%s].safeq_management_port"
+                                  % host.name, host.management_port))
+    for rule in rules:
+        if rule["action"] != "allow" or rule["direction"] != "inbound":
+            continue
+        ranges = [parse_port(p, "ports") for p in rule["ports"]]
+        where = _override_fields(host, rule.get("overrides", [])) or "hostvars[%s] (%s)" % (
+            host.name, ", ".join(rule["catalog_ids"]))
+        for (d_low, d_high), deny in denied.get(rule["protocol"], []):
+            clash = ports_overlap(ranges, [(d_low, d_high)])
+            if clash:
+                errors.append("%s: allowed %s port(s) %s (%s) collide with denied port(s) of %s; check safeq_port_overrides"
+                              % (_override_fields(host, sorted(set(rule.get("overrides", [])) | set(deny.get("overrides", []))))
+                                 or where, rule["protocol"], ",".join(str(p) for p in format_ports(clash)),
+                                 ", ".join(rule["catalog_ids"]), ", ".join(deny["catalog_ids"])))
+        inside_mgmt = management["addresses"] != ["any"] and all(
+            addr.subtract(addr.intervals_of([a]), mgmt_intervals) == [] for a in rule["addresses"] if a != addr.ANY) \
+            and addr.ANY not in rule["addresses"]
+        if rule["protocol"] == "tcp" and ports_overlap(ranges, mgmt) and not inside_mgmt:
+            errors.append("%s: opens the management port %d to %s; choose another port"
+                          % (where, host.management_port, "+".join(rule["peers"])))
+        if rule.get("overrides") and not inside_mgmt:
+            hits = sorted(p for p in protected if ports_overlap(ranges, [(p, p)]))
+            if hits and rule["protocol"] in ("tcp", "udp"):
+                errors.append("%s: would open protected port(s) %s to %s; choose another port"
+                              % (where, ", ".join("%d (%s)" % (p, protected[p]) for p in hits), "+".join(rule["peers"])))
+    return errors
 
 
 def management_access(host):
-    addresses = sorted({a for a in [host.controller_address] + host.network("safeq_management_networks") if a},
-                       key=_address_sort_key)
-    return {"protocol": "tcp", "ports": [host.management_port], "addresses": addresses or ["any"]}
+    return {"protocol": "tcp", "ports": [host.management_port],
+            "addresses": list(host.management_addresses) or [addr.ANY]}
 
 
-def build_policies(entries, groups, hostvars):
-    """Return {"policies": {host: policy}, "flows": [...], "unresolved": [...], "warnings": [...]}."""
-    topo = build_topology(groups, hostvars, entries)
-    flows, unresolved, warnings = build_flows(entries, topo)
-    # index once: each flow is inbound on its destination host and outbound on its source host
-    flows_of = {name: [] for name in topo.hosts}
-    for flow in flows:
-        if flow["dst_host"]:
-            flows_of[flow["dst_host"]].append(("inbound", flow))
-        if flow["src_host"]:
-            flows_of[flow["src_host"]].append(("outbound", flow))
-    warnings_of, unresolved_of = {}, {}
-    for host_name, message in warnings:
-        warnings_of.setdefault(host_name, []).append(message)
-    for item in unresolved:
-        unresolved_of.setdefault(item["host"], []).append(item)
-    policies = {}
-    for host in topo.hosts.values():
-        pieces = list(_deny_pieces(entries, host))
-        # one piece per (direction, catalog entry, label): the union of its peers' addresses
-        allowed = {}
-        for direction, flow in flows_of[host.name]:
-            if direction == "inbound":
-                key, addresses = ("inbound", flow["protocol"], flow["catalog_id"], flow["label"]), flow["src_addresses"]
-            else:
-                # to a peer (inter-server mirror) or to an external endpoint
-                label = flow["peer_label"] if flow["dst_host"] else flow["label"]
-                key, addresses = ("outbound", flow["protocol"], flow["catalog_id"], label), flow["dst_addresses"]
-            piece = allowed.setdefault(key, {"addresses": set(), "ports": flow["ports"]})
-            piece["addresses"].update(addresses)
-        for (direction, protocol, catalog_id, label), piece in allowed.items():
-            addresses = tuple(sorted(piece["addresses"], key=_address_sort_key))
-            pieces.append(("allow", direction, protocol, addresses, label, piece["ports"], catalog_id, ()))
-        rules = _group_rules(pieces)
+class _Shared:
+    """Caches: hosts of the same groups share their rules, listeners and checks (computed once)."""
+
+    def __init__(self, catalog, protected):
+        self.catalog = catalog
+        self.protected = protected
+        self.deny = {}
+        self.rules = {}
+        self.listeners = {}
+        self.checks = {}
+
+    def host_policy(self, host, pieces, unresolved, warnings):
+        """One host's policy object (see docs/design.md) and the errors of its rules."""
+        profile = (host.components, host.features, tuple(sorted((k, v["range"]) for k, v in host.overrides.items())))
+        deny = self.deny.get(profile)
+        if deny is None:
+            deny = self.deny[profile] = tuple(_deny_pieces(self.catalog.entries, host))
+        key = deny + tuple(pieces)
+        rules = self.rules.get(key)
+        if rules is None:
+            rules = self.rules[key] = group_rules(key)
+        allowed = tuple((r["protocol"], tuple(r["ports"])) for r in rules
+                        if r["action"] == "allow" and r["direction"] == "inbound")
+        listeners = self.listeners.get((profile, allowed))
+        if listeners is None:
+            allowed_in = {}
+            for protocol, ports in allowed:
+                allowed_in.setdefault(protocol, []).extend(parse_port(p, "ports") for p in ports)
+            listeners = self.listeners[(profile, allowed)] = expected_listeners(self.catalog.entries, host, allowed_in)
         management = management_access(host)
-        _check_conflicts(host, rules, management)
-        host_warnings = list(warnings_of.get(host.name, []))
-        if management["addresses"] == ["any"]:
-            host_warnings.append("management port %s is open to any address: set safeq_controller_address or"
-                                 " safeq_management_networks" % host.management_port)
-        policies[host.name] = {
+        check_key = (id(rules), host.management_port, host.management_addresses,
+                     tuple(sorted((k, v["text"]) for k, v in host.overrides.items())))
+        errors = self.checks.get(check_key)
+        if errors is None:
+            errors = check_rules(host, rules, management, self.protected)
+            errors = self.checks[check_key] = [e.replace("hostvars[%s]" % host.name, "hostvars[{host}]") for e in errors]
+        policy = {
             "host": host.name,
             "address": host.address,
             "platform": host.platform,
+            "cml_cluster": host.cml_cluster,
             "components": sorted(host.components),
             "features": sorted(host.features),
             "management": management,
             "rules": rules,
-            "unresolved": unresolved_of.get(host.name, []),
-            "expected_listeners": expected_listeners(entries, host)[0],
-            "warnings": host_warnings,
+            "unresolved": unresolved,
+            "expected_listeners": listeners,
+            "warnings": warnings,
         }
-    return {"policies": policies, "flows": flow_matrix(flows), "unresolved": unresolved,
-            "warnings": [message for host_name, message in warnings]}
+        return policy, [e.replace("hostvars[{host}]", "hostvars[%s]" % host.name) for e in errors]
 
 
-__all__ = ["PolicyError", "TopologyError", "build_policies", "build_flows", "flow_matrix", "merge_ports",
-           "format_ports", "resolve_ports", "management_access"]
+def build_policies(catalog, topology, protected_ports):
+    """Every host's policy and the grouped flows: {"policies", "flows", "unresolved", "warnings"}.
+
+    Raises PolicyError listing every host whose rules deny or expose what they must not.
+    """
+    builder = build_flows(catalog, topology)
+    warnings = list(topology.warnings) + builder.warnings
+    per_host = {}
+    for item in warnings:
+        for name in item.get("hosts") or ([item["host"]] if item.get("host") else []):
+            per_host.setdefault(name, []).append(item["message"])
+    policies, errors = {}, []
+    shared = _Shared(catalog, protected_ports)
+    for name, host in topology.hosts.items():
+        policy, host_errors = shared.host_policy(host, builder.pieces[name], builder.unresolved[name],
+                                                 per_host.get(name, []))
+        errors.extend(host_errors)
+        policies[name] = policy
+    if errors:
+        raise PolicyError(join_errors(errors, "policy"))
+    unresolved = [u for name in sorted(builder.unresolved) for u in builder.unresolved[name]]
+    return {
+        "policies": policies,
+        "flows": builder.flows,
+        "unresolved": unresolved,
+        "warnings": [{k: v for k, v in w.items() if k != "hosts"} for w in warnings],
+    }

@@ -155,6 +155,8 @@ def text_errors(value, limit):
     if not isinstance(value, str) or not value.strip():
         return ["%r is empty" % (value,)]
     errors = []
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        errors.append("%r contains control characters" % value)
     if "|" in value:
         errors.append("%r contains '|', which Windows Firewall does not allow" % value)
     if len(value) > limit:
@@ -271,7 +273,8 @@ def _overlap(left, right):
     return [(max(a, c), min(b, d)) for a, b in left for c, d in right if max(a, c) <= min(b, d)]
 
 
-def _rule_args(name, group, description, direction, action, protocol, ports, addresses, profiles):
+def _rule_args(name, group, description, direction, action, protocol, ports, addresses, profiles,
+               remote_ports="any", local_addresses="any"):
     inbound = direction == "in"
     return {
         "name": name,
@@ -281,8 +284,8 @@ def _rule_args(name, group, description, direction, action, protocol, ports, add
         "action": action,
         "protocol": protocol,
         "localport": ports if inbound else "any",
-        "remoteport": "any" if inbound else ports,
-        "localip": "any",
+        "remoteport": remote_ports if inbound else ports,
+        "localip": local_addresses,
         "remoteip": addresses,
         "program": "any",
         "service": "any",
@@ -373,10 +376,17 @@ def firewall_rule_args(policy, state="present", prefix=DEFAULT_PREFIX, group=DEF
             parts[0] += " " + "+".join(str(p) for p in rule["peers"])
         if exceptions:
             parts.append("except %s: loopback traffic, which Windows Firewall does not filter" % "+".join(exceptions))
+        remote_ports = "any"
+        if rule.get("remote_ports"):
+            if direction != "inbound":
+                raise WindowsRenderError("%s.remote_ports: only inbound rules match a remote port" % field)
+            remote_ports = _port_text(_ranges(rule["remote_ports"], "%s.remote_ports" % field))
+        local = _address_text(rule["local_addresses"], "%s.local_addresses" % field) \
+            if rule.get("local_addresses") else "any"
         result.append(_rule_args(
             rule_display_name(prefix, rule_name), group, _description(parts, rule.get("catalog_ids")),
             "in" if direction == "inbound" else "out", "block" if action == "deny" else "allow",
-            protocol, _port_text(ranges), remote, profiles,
+            protocol, _port_text(ranges), remote, profiles, remote_ports, local,
         ))
 
     seen = {}

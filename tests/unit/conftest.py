@@ -29,8 +29,13 @@ def load_inventory(path):
 
 
 @pytest.fixture(scope="session")
-def catalog_entries():
+def loaded_catalog():
     return catalog.load_catalog()
+
+
+@pytest.fixture(scope="session")
+def catalog_entries(loaded_catalog):
+    return loaded_catalog.entries
 
 
 @pytest.fixture(scope="session")
@@ -39,11 +44,11 @@ def example_inventory():
 
 
 @pytest.fixture(scope="session")
-def example_plan(catalog_entries, example_inventory):
-    from ansible_collections.safeq.hardening.plugins.plugin_utils.policy import build_policies
+def example_plan(example_inventory):
+    from ansible_collections.safeq.hardening.plugins.plugin_utils.plan import compute_plan
 
     groups, hostvars = example_inventory
-    return build_policies(catalog_entries, groups, hostvars)
+    return compute_plan(groups, hostvars)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,60 @@
+# Copyright: safeq.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side implementation of safeq.hardening.policy_plan."""
+
+from __future__ import annotations
+
+import os
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.safeq.hardening.plugins.modules.policy_plan import DOCUMENTATION
+from ansible_collections.safeq.hardening.plugins.plugin_utils.argspec import validate_arguments
+from ansible_collections.safeq.hardening.plugins.plugin_utils.plan import compute_plan, plan_files, write_files
+
+RUNNER_ARTIFACT_ENV = "AWX_ISOLATED_DATA_DIR"
+
+
+def output_base(value):
+    """The base output directory, absolute: the option, else the ansible-runner artifact dir, else ./output."""
+    if not value:
+        value = os.environ.get(RUNNER_ARTIFACT_ENV) or "output"
+    return os.path.abspath(os.path.expanduser(value))
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        try:
+            args = validate_arguments(DOCUMENTATION, self._task.args, "policy_plan")
+            plan = compute_plan(task_vars.get("groups") or {}, task_vars.get("hostvars") or {},
+                                catalog_path=args["catalog_path"], render_options=args["render"])
+        except ValueError as exc:
+            return dict(result, failed=True, msg=str(exc))
+        wanted = [h for h in args["hosts"] if h in plan["policies"]]
+        result.update(
+            changed=False,
+            summary=plan["summary"],
+            warnings_list=plan["warnings"],
+            unresolved=plan["unresolved"],
+            policies={h: plan["policies"][h] for h in wanted},
+            rendered={h: plan["rendered"][h] for h in wanted},
+            topology=dict(plan["topology_view"], hosts={h: plan["topology_view"]["hosts"][h] for h in wanted}),
+        )
+        if args["write"]:
+            directory = os.path.join(output_base(args["output_dir"]), "plan")
+            files = plan_files(plan, args["flow_detail"])
+            if self._play_context.check_mode:
+                result.update(plan_dir=directory, files={"written": [], "unchanged": 0, "removed": []})
+            else:
+                try:
+                    written = write_files(directory, files)
+                except OSError as exc:
+                    return dict(result, failed=True, msg="policy_plan: cannot write %s: %s" % (directory, exc))
+                result.update(plan_dir=directory, files=written,
+                              changed=bool(written["written"] or written["removed"]))
+        return result
