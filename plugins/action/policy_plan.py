@@ -43,8 +43,9 @@ class ActionModule(ActionBase):
             unresolved=plan["unresolved"],
             policies={h: plan["policies"][h] for h in wanted},
             rendered={h: plan["rendered"][h] for h in wanted},
-            topology=dict(plan["topology_view"], hosts={h: plan["topology_view"]["hosts"][h] for h in wanted}),
         )
+        if wanted:
+            result["topology"] = dict(plan["topology_view"], hosts={h: plan["topology_view"]["hosts"][h] for h in wanted})
         if args["write"]:
             directory = os.path.join(output_base(args["output_dir"]), "plan")
             files = plan_files(plan, args["flow_detail"])

@@ -18,6 +18,10 @@ options:
     description: One host's policy (its C(components) are used).
     type: dict
     required: true
+  component:
+    description: Only the settings of this component (the component roles each own theirs).
+    type: str
+    choices: [cml, ors, crs, ap_connector, etcd]
   files:
     description: Configuration file name (C(cmldb-cluster.conf), C(crs.conf)) to its path on the host.
     type: dict
@@ -49,14 +53,15 @@ from ansible_collections.safeq.hardening.plugins.plugin_utils.catalog import Cat
 from ansible_collections.safeq.hardening.plugins.plugin_utils.jmx import jmx_interface_settings
 
 
-def jmx_settings(policy, files=None, catalog_path=None):
+def jmx_settings(policy, files=None, catalog_path=None, component=None):
     try:
-        args = validate_arguments(DOCUMENTATION, {"_input": policy, "files": files or {},
+        args = validate_arguments(DOCUMENTATION, {"_input": policy, "files": files or {}, "component": component,
                                                   "catalog_path": catalog_path}, "jmx_settings")
         components = args["_input"].get("components")
         if not isinstance(components, list):
             raise ValueError("_input.components: must be a list, got %r" % (components,))
-        return jmx_interface_settings(components, load_catalog(args["catalog_path"]), args["files"])
+        return jmx_interface_settings(components, load_catalog(args["catalog_path"]).entries, args["files"],
+                                      component=args["component"])
     except (ValueError, CatalogError, OSError, KeyError, TypeError) as exc:
         raise AnsibleFilterError("safeq.hardening.jmx_settings: %s" % exc)
 

@@ -10,9 +10,12 @@ short_description: Judge a host's listening sockets against its SafeQ policy
 description:
   - Takes the listening sockets of a host (the result of M(safeq.hardening.listening_sockets) on Linux,
     or of the fixed C(WINDOWS_LISTENERS_COMMAND) run through M(ansible.windows.win_powershell) on Windows)
-    and returns findings. A port that the catalog keeps on localhost (JMX, RMI, Tomcat shutdown, or
-    bound to 127.0.0.1 by default) but that listens on another address is a C(fail) finding naming the
-    vendor property to change, such as C(cmlJmxNetworkInterface).
+    and returns findings worded by what was observed (the socket and its address, not whether a
+    firewall lets traffic in). A port the vendor binds to localhost (JMX, the etcd client port 2379,
+    the TerminalServer port 5556 when no AP Connector uses it) that listens on another address is a
+    C(fail) finding naming the vendor property to change, such as C(cmlJmxNetworkInterface). A hardened
+    port the vendor leaves on every interface (RMI 20222-20225, Tomcat 8005) on a non-loopback address
+    is a C(warn) finding, because the firewall deny rule must keep it closed.
   - The same Python core judges Linux and Windows records.
 options:
   _input:
@@ -23,6 +26,14 @@ options:
     description: The host's policy (it carries C(expected_listeners) and C(components)).
     type: dict
     required: true
+  component:
+    description: Only the ports of this component (each component role judges its own).
+    type: str
+    choices: [cml, ors, crs, ap_connector, etcd]
+  passes:
+    description: Return one C(pass) finding when nothing is wrong (for reports).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -45,11 +56,36 @@ from ansible_collections.safeq.hardening.plugins.plugin_utils.argspec import val
 from ansible_collections.safeq.hardening.plugins.plugin_utils.evaluate import EvaluateError, judge_listeners
 
 
-def listener_findings(sockets, policy):
+def _select(expected, component, exposure):
+    items = [e for e in expected if e.get("exposure") == exposure]
+    if component:
+        items = [e for e in items if component in (e.get("components") or [])]
+    return [dict(e, bind="localhost") for e in items]
+
+
+def listener_findings(sockets, policy, component=None, passes=False):
     try:
-        args = validate_arguments(DOCUMENTATION, {"_input": sockets, "policy": policy}, "listener_findings")
-        local_only = [e for e in args["policy"]["expected_listeners"] if e["bind"] == "localhost"]
-        return judge_listeners(args["_input"], local_only, components=args["policy"]["components"])
+        args = validate_arguments(DOCUMENTATION, {"_input": sockets, "policy": policy, "component": component,
+                                                  "passes": passes}, "listener_findings")
+        policy = args["policy"]
+        expected = policy["expected_listeners"]
+        components = [args["component"]] if args["component"] else policy["components"]
+        findings = judge_listeners(args["_input"], _select(expected, args["component"], "fail"),
+                                   components=components)
+        for finding in judge_listeners(args["_input"], _select(expected, args["component"], "warn"),
+                                       components=components):
+            where = "%s/%s on %s" % (finding["protocol"], finding["port"], finding["address"])
+            owner = finding["process"] or "unknown process"
+            findings.append(dict(finding, status="warn", kind="listens_everywhere",
+                                 message="%s (%s) listens on a non-loopback address; the vendor does not bind it"
+                                         " to localhost, so the firewall's deny rule must keep it closed"
+                                         % (where, owner)))
+        if not findings and args["passes"]:
+            checked = sum(1 for e in expected if e.get("exposure"))
+            findings.append({"status": "pass", "kind": "loopback_only",
+                             "message": "%d localhost-bound or hardened port(s) checked: none listens on another"
+                                        " address" % checked})
+        return findings
     except (ValueError, KeyError, ListenerParseError, EvaluateError) as exc:
         raise AnsibleFilterError("safeq.hardening.listener_findings: %s" % exc)
 

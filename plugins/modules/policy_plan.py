@@ -135,7 +135,7 @@ topology:
       C(etcd_clusters) and C(hosts) (for the hosts named in O(hosts)), each with C(address),
       C(platform), C(components), C(features), C(cml_cluster), C(near_roaming_group), C(etcd_cluster),
       C(management_port), C(port_overrides) and C(networks).
-  returned: always
+  returned: when O(hosts) names a SafeQ host
   type: dict
 plan_dir:
   description: Absolute directory the plan files are written to.

@@ -26,7 +26,8 @@ def _option_spec(option):
 def validate_arguments(documentation, arguments, plugin_name):
     """Validate ``arguments`` against DOCUMENTATION; return the validated parameters or raise ValueError."""
     validator = ArgumentSpecValidator(spec_from_documentation(documentation))
-    result = validator.validate(arguments)
+    # an option passed as None means "not given": its default applies and choices are not checked
+    result = validator.validate({k: v for k, v in arguments.items() if v is not None})
     if result.error_messages:
         raise ValueError("%s: %s" % (plugin_name, "; ".join(result.error_messages)))
     return result.validated_parameters

@@ -14,7 +14,7 @@ import os
 import tempfile
 import time
 
-from ansible_collections.safeq.hardening.plugins.plugin_utils import render_flows
+from ansible_collections.safeq.hardening.plugins.plugin_utils import render_flows, render_html, render_svg
 from ansible_collections.safeq.hardening.plugins.plugin_utils.catalog import load_catalog
 from ansible_collections.safeq.hardening.plugins.plugin_utils.inventory import inventory_inputs
 from ansible_collections.safeq.hardening.plugins.plugin_utils.policy import PolicyError, build_policies
@@ -131,7 +131,7 @@ def summary(plan):
     }
 
 
-def plan_files(plan, flow_detail="groups", extra=None):
+def plan_files(plan, flow_detail="groups", extra=None, inventory_name=""):
     """{relative file name: text} of everything plan writes."""
     if flow_detail not in FLOW_DETAILS:
         raise ValueError("safeq_flow_detail: %r is not one of %s" % (flow_detail, ", ".join(FLOW_DETAILS)))
@@ -147,6 +147,19 @@ def plan_files(plan, flow_detail="groups", extra=None):
         files["flows-hosts.csv"] = render_flows.hosts_csv(plan["policies"])
     files["summary.json"] = json.dumps({"summary": plan["summary"], "warnings": plan["warnings"],
                                         "unresolved": plan["unresolved"]}, indent=1, sort_keys=True) + "\n"
+    files["flows.svg"] = render_svg.flow_diagram_svg(plan["flows"], "SafeQ firewall plan: flows")
+    files["plan.html"] = render_html.plan_report_html({
+        "diagram_svg": files["flows.svg"],
+        "title": "SafeQ firewall plan",
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "inventory": inventory_name,
+        "summary": dict(plan["summary"], rules=sum(plan["summary"]["rules_per_host"].values()),
+                        warnings=len(plan["warnings"]), unresolved=len(plan["unresolved"])),
+        "warnings": plan["warnings"],
+        "unresolved": plan["unresolved"],
+        "policies": plan["policies"],
+        "flows": plan["flows"],
+    })
     files.update(extra or {})
     return files
 

@@ -533,6 +533,7 @@ def expected_listeners(entries, host, allowed_in):
         result.append({
             "catalog_id": entry["id"], "protocol": entry["protocol"], "ports": format_ports(ports),
             "bind": bind, "exposure": exposure,
+            "components": [c for c in entry["components"] if c in host.components],
             "settings": [s for s in entry["settings"] if s["component"] is None or s["component"] in host.components],
         })
     return result

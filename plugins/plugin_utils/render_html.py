@@ -18,6 +18,8 @@ hosts and failed checks first.
 
 from __future__ import annotations
 
+import json
+
 from ansible_collections.safeq.hardening.plugins.plugin_utils.render_svg import (
     endpoint_key,
     escape,
@@ -69,9 +71,9 @@ color:#fff;background:#7b8794}
 .diagram{overflow:auto;max-height:85vh;border:1px solid #d5dde7;border-radius:6px;background:#fff}
 .diagram svg{display:block;max-width:100%;height:auto}
 details>summary{cursor:pointer}
-details.host{border:1px solid #d5dde7;border-radius:6px;margin:6px 0;padding:4px 10px;background:#fbfcfe}
-details.host[open]{background:#fff}
-details.host>summary{font-weight:bold;padding:2px 0}
+details.host,details.ruleset{border:1px solid #d5dde7;border-radius:6px;margin:6px 0;padding:4px 10px;background:#fbfcfe}
+details.host[open],details.ruleset[open]{background:#fff}
+details.host>summary,details.ruleset>summary{font-weight:bold;padding:2px 0}
 details.list>summary{color:#2c5282;font-size:12px}
 .list-body{font-size:12px;word-break:break-word}
 dl.facts{display:grid;grid-template-columns:max-content auto;gap:2px 14px;margin:6px 0}
@@ -309,7 +311,29 @@ def _management_text(management):
         _values(management.get("addresses")))
 
 
-def _plan_host(out, host, policy, anchor):
+def _rule_set_key(rules):
+    """Hosts share a rule set when their rules are the same (the policy core shares the list object)."""
+    return json.dumps(rules, sort_keys=True, default=str)
+
+
+def _rule_sets(policies):
+    """[(set id, rules, [hosts])] in host order; one entry per distinct rules list."""
+    by_identity, by_key, sets = {}, {}, []
+    for host, policy in policies.items():
+        rules = policy.get("rules") or []
+        index = by_identity.get(id(rules))
+        if index is None:
+            key = _rule_set_key(rules)
+            index = by_key.get(key)
+            if index is None:
+                index = by_key[key] = len(sets)
+                sets.append(["rules-%d" % (index + 1), rules, []])
+            by_identity[id(rules)] = index
+        sets[index][2].append(host)
+    return sets
+
+
+def _plan_host(out, host, policy, anchor, set_id, set_hosts):
     rules = policy.get("rules") or []
     allow = sum(1 for r in rules if r.get("action") == "allow")
     deny = sum(1 for r in rules if r.get("action") == "deny")
@@ -327,10 +351,11 @@ def _plan_host(out, host, policy, anchor):
                    badges))
     out.append('<dl class="facts"><dt>Address</dt><dd>%s</dd><dt>Platform</dt><dd>%s</dd>'
                "<dt>Components</dt><dd>%s</dd><dt>Features</dt><dd>%s</dd><dt>CML cluster</dt><dd>%s</dd>"
-               "<dt>Management</dt><dd>%s</dd></dl>\n" % (
+               "<dt>Management</dt><dd>%s</dd><dt>Rules</dt><dd><a href=\"#%s\">%s</a> (%d host%s)</dd></dl>\n" % (
                    escape(policy.get("address") or "?"), escape(policy.get("platform") or "?"),
                    _values(policy.get("components"), shown=8), _values(policy.get("features"), shown=8),
-                   escape(policy.get("cml_cluster") or "-"), _management_text(policy.get("management"))))
+                   escape(policy.get("cml_cluster") or "-"), _management_text(policy.get("management")),
+                   set_id, set_id, set_hosts, "" if set_hosts == 1 else "s"))
     if warnings:
         out.append("<h3>Warnings</h3><ul>%s</ul>\n" % "".join("<li>%s</li>" % _long(w) for w in warnings))
     if unresolved:
@@ -338,6 +363,15 @@ def _plan_host(out, host, policy, anchor):
         _table(out, ("Catalog id", "Setting", "Reason"), (
             [escape(u.get("catalog_id") or ""), escape(u.get("setting") or ""), _long(u.get("reason"))]
             if isinstance(u, dict) else [_long(u), "", ""] for u in unresolved))
+    out.append("</details>\n")
+
+
+def _plan_rule_set(out, set_id, rules, hosts, anchors):
+    allow = sum(1 for r in rules if r.get("action") == "allow")
+    deny = sum(1 for r in rules if r.get("action") == "deny")
+    out.append('<details class="ruleset" id="%s"><summary>%s <span class="small">%d deny, %d allow \u00b7 %d host%s'
+               "</span></summary>\n" % (set_id, set_id, deny, allow, len(hosts), "" if len(hosts) == 1 else "s"))
+    out.append("<p>Hosts: %s</p>" % (_host_link(hosts[0], anchors) if len(hosts) == 1 else _values(hosts, more="hosts")))
     out.append("<h3>Deny rules (%d)</h3>" % deny)
     _table(out, ("Name", "Direction", "Protocol", "Ports", "Addresses", "Except", "Catalog ids"),
            _rule_rows(rules, "deny"), "No deny rules.")
@@ -348,26 +382,33 @@ def _plan_host(out, host, policy, anchor):
 
 
 def _plan_hosts(out, policies, anchors):
+    sets = _rule_sets(policies)
+    set_of = {host: (set_id, len(hosts)) for set_id, _rules, hosts in sets for host in hosts}
     out.append('<section id="hosts"><h2>Hosts (%d)</h2>' % len(policies))
-    out.append('<p class="small">Deny rules are listed before allow rules: a deny always wins. '
-               "Open a host for its rules.</p>")
+    out.append('<p class="small">Hosts with the same rules share one rule set (below). '
+               "Deny rules are listed before allow rules: a deny always wins.</p>")
     rows = []
     for host, policy in policies.items():
         rules = policy.get("rules") or []
         rows.append([
             _host_link(host, anchors), escape(policy.get("address") or "?"), escape(policy.get("platform") or "?"),
             escape(", ".join(str(c) for c in policy.get("components") or [])),
+            '<a href="#%s">%s</a>' % (set_of[host][0], set_of[host][0]),
             '%d' % sum(1 for r in rules if r.get("action") == "deny"),
             '%d' % sum(1 for r in rules if r.get("action") == "allow"),
             '%d' % len(policy.get("warnings") or []),
             '%d' % len(policy.get("unresolved") or []),
         ])
     out.append("<details class=\"list\" open><summary>host index</summary>")
-    _table(out, ("Host", "Address", "Platform", "Components", "Deny", "Allow", "Warnings", "Unresolved"), rows,
-           "No hosts.")
+    _table(out, ("Host", "Address", "Platform", "Components", "Rule set", "Deny", "Allow", "Warnings", "Unresolved"),
+           rows, "No hosts.")
     out.append("</details>\n")
     for host, policy in policies.items():
-        _plan_host(out, host, policy, anchors[host])
+        _plan_host(out, host, policy, anchors[host], *set_of[host])
+    out.append("</section>\n")
+    out.append('<section id="rulesets"><h2>Rule sets (%d)</h2>' % len(sets))
+    for set_id, rules, hosts in sets:
+        _plan_rule_set(out, set_id, rules, hosts, anchors)
     out.append("</section>\n")
 
 
@@ -409,12 +450,12 @@ def plan_report_html(report):
     _page_start(out, title, subtitle,
                 (("summary", "Summary"), ("warnings", "Warnings"), ("unresolved", "Unresolved"),
                  ("diagram", "Diagram"), ("flows", "Flows"), ("endpoints", "Endpoints"), ("hosts", "Hosts"),
-                 ("management", "Management")))
+                 ("rulesets", "Rule sets"), ("management", "Management")))
     _plan_summary(out, report, policies, flows)
     _plan_warnings(out, report.get("warnings") or [], anchors)
     _plan_unresolved(out, report.get("unresolved") or [], anchors)
-    out.append('<section id="diagram"><h2>Flow diagram</h2><div class="diagram">%s</div></section>\n'
-               % flow_diagram_svg(flows, "%s: flows" % title))
+    svg = report.get("diagram_svg") or flow_diagram_svg(flows, "%s: flows" % title)
+    out.append('<section id="diagram"><h2>Flow diagram</h2><div class="diagram">%s</div></section>\n' % svg)
     _plan_flows(out, flows, endpoint_ids, anchors)
     _plan_endpoints(out, endpoints)
     _plan_hosts(out, policies, anchors)

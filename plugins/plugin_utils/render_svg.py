@@ -79,7 +79,10 @@ _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uf
 
 def clean(text):
     """str(text) without characters XML cannot carry (control characters, lone surrogates)."""
-    return _INVALID_XML.sub("\ufffd", "" if text is None else str(text))
+    text = "" if text is None else str(text)
+    if text.isascii() and text.isprintable():
+        return text
+    return _INVALID_XML.sub("\ufffd", text)
 
 
 def escape(text):
@@ -93,12 +96,16 @@ def _char_width(char):
 
 def text_width(text):
     """Width in average character cells (wide East Asian characters count twice)."""
+    if text.isascii():
+        return len(text)
     return sum(_char_width(c) for c in text)
 
 
 def shorten(text, limit):
     """``text`` on one line, cut to ``limit`` character cells with a trailing ellipsis."""
     text = " ".join(clean(text).split())
+    if text.isascii():
+        return text if len(text) <= limit else text[:max(limit - 1, 0)] + "\u2026"
     width = 0
     for index, char in enumerate(text):
         width += _char_width(char)
