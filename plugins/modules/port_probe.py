@@ -10,9 +10,9 @@ version_added: 0.1.0
 short_description: Bounded TCP connect probes from the host it runs on
 description:
   - Connects to each listed TCP port of each target once and reports C(open) (connected),
-    C(closed) (refused: the packet reached the host, nothing listens) or C(filtered) (no answer within
-    O(timeout), or an ICMP error: a firewall dropped it).
-  - Bounded in count and time - at most O(max_probes) probes, O(workers) at once, each at most
+    C(closed) (refused, so the packet reached the host and nothing listens) or C(filtered) (no answer within
+    O(timeout), or an ICMP error, so a firewall dropped it).
+  - Bounded in count and time, at most O(max_probes) probes, O(workers) at once, each at most
     O(timeout) seconds, so a run takes at most about C(max_probes / workers * timeout) seconds.
   - Sends nothing but TCP SYN and, for open ports, an immediate close. Changes nothing.
 options:
@@ -66,7 +66,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 states:
-  description: C({address: {port: open|closed|filtered}}).
+  description: Probe states by target address and port (open, closed or filtered).
   returned: always
   type: dict
 probes:
@@ -74,7 +74,7 @@ probes:
   returned: always
   type: int
 sources:
-  description: C({address: local source address}) the host uses to reach each target (what the target's firewall sees).
+  description: The local source address the host uses to reach each target (what the target firewall sees), by target address.
   returned: always
   type: dict
 """

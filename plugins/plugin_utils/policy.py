@@ -580,8 +580,12 @@ def check_rules(host, rules, management, protected):
             errors.append("%s: opens the management port %d to %s; choose another port"
                           % (where, host.management_port, "+".join(rule["peers"])))
         if rule.get("overrides") and not inside_mgmt:
-            hits = sorted(p for p in protected if ports_overlap(ranges, [(p, p)]))
-            if hits and rule["protocol"] in ("tcp", "udp"):
+            # only the ports an override put there: the vendor's own rows may list a protected port (139)
+            moved = [host.overrides[p]["range"] for p in rule["overrides"] if p in host.overrides]
+            hits = sorted(p for p in protected if ports_overlap(ranges, [(p, p)]) and ports_overlap(moved, [(p, p)]))
+            if hits:
+                where = _override_fields(host, [p for p in rule["overrides"] if ports_overlap(
+                    [host.overrides[p]["range"]], [(h, h) for h in hits])]) or where
                 errors.append("%s: would open protected port(s) %s to %s; choose another port"
                               % (where, ", ".join("%d (%s)" % (p, protected[p]) for p in hits), "+".join(rule["peers"])))
     return errors
