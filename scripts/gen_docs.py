@@ -15,6 +15,7 @@ inventories/showcase). tests/unit/test_generated_docs.py runs the check.
 from __future__ import annotations
 
 import ast
+import json
 import sys
 from pathlib import Path
 
@@ -25,6 +26,8 @@ sys.path.insert(0, str(ROOT / ".collections"))
 
 BEGIN = "<!-- BEGIN generated: content table (scripts/gen_docs.py) -->"
 END = "<!-- END generated: content table -->"
+ROLE_BEGIN = "<!-- BEGIN generated: role variables (scripts/gen_docs.py) -->"
+ROLE_END = "<!-- END generated: role variables -->"
 PLUGIN_KINDS = (("modules", "module"), ("lookup", "lookup"), ("filter", "filter"))
 INVENTORIES = ("example", "showcase")
 
@@ -68,6 +71,35 @@ def readme_text():
     head, rest = text.split(BEGIN, 1)
     _old, tail = rest.split(END, 1)
     return head + BEGIN + "\n" + content_table() + END + tail
+
+
+def role_variables(role):
+    spec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))
+    rows = ["| variable | type | default | meaning |", "|---|---|---|---|"]
+    for name, option in (spec["argument_specs"]["main"].get("options") or {}).items():
+        kind = option.get("type", "str")
+        if option.get("choices"):
+            kind += " (%s)" % ", ".join(str(c) for c in option["choices"])
+        default = option.get("default", "required" if option.get("required") else "")
+        description = option.get("description", "")
+        if isinstance(description, list):
+            description = " ".join(description)
+        shown = default if isinstance(default, str) else json.dumps(default)
+        rows.append("| `%s` | %s | %s | %s |" % (name, _cell(kind), _cell("`%s`" % shown) if default != "" else "",
+                                                 _cell(description)))
+    return "\n".join(rows) + "\n"
+
+
+def role_readmes():
+    result = {}
+    for path in sorted((ROOT / "roles").glob("*/README.md")):
+        text = path.read_text(encoding="utf-8")
+        if ROLE_BEGIN not in text:
+            continue
+        head, rest = text.split(ROLE_BEGIN, 1)
+        _old, tail = rest.split(ROLE_END, 1)
+        result[path] = head + ROLE_BEGIN + "\n" + role_variables(path.parts[-2]) + ROLE_END + tail
+    return result
 
 
 def inventory_doc():
@@ -195,13 +227,15 @@ def coverage_doc():
 
 
 def outputs():
-    return {
+    result = role_readmes()
+    result.update({
         ROOT / "README.md": readme_text(),
         ROOT / "docs" / "inventory.md": inventory_doc(),
         ROOT / "docs" / "features.md": features_doc(),
         ROOT / "docs" / "port-properties.md": properties_doc(),
         ROOT / "docs" / "row-coverage.md": coverage_doc(),
-    }
+    })
+    return result
 
 
 def main(argv):
