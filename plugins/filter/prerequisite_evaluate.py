@@ -1,5 +1,7 @@
 # Copyright: safeq.hardening contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter safeq.hardening.prerequisite_evaluate: decide the pre-installation checklist of one host."""
+
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -10,10 +12,11 @@ short_description: Decide the SafeQ pre-installation checklist of one host
 description:
   - Takes the registered results gathered on one host by the C(safeq.hardening.prerequisites) role
     (facts, services, packages/products, listening sockets, win_* results, LDAP searches) and returns
-    one result per check (pass, warn, fail, manual or not_applicable).
-  - All decisions are made by C(plugins/plugin_utils/prerequisites.py) on the controller.
-  - The SafeQ ports of the host come from the collection's port catalog (inbound entries of the
-    host's components and features, with C(safeq_port_overrides)).
+    one result per host-level check of C(catalog/checklist.yml) (pass, warn, fail, manual or not_applicable).
+  - What the host is - components, features, CML cluster and its nodes, address, database servers,
+    the SafeQ ports it listens on (expected listeners) - is read from O(plan), the result of
+    M(safeq.hardening.policy_plan); the inventory is never read here.
+  - All decisions are made by C(plugins/plugin_utils/prerequisites/) on the controller.
 options:
   _input:
     description:
@@ -24,33 +27,45 @@ options:
         say why.
     type: dict
     required: true
-  config:
+  settings:
     description:
-      - The evaluation settings, normally built by the role from its C(prerequisites_*)
-        variables (see the role's argument specification). Never put the LDAP password here.
+      - The role's evaluation settings, built from its C(prerequisites_*) variables (see the role's
+        argument specification) - C(host) (required), C(platform), C(areas), C(phase), C(skip),
+        C(mandatory), the thresholds, patterns and LDAP settings. Never put the LDAP password here.
+      - An unknown key is an error.
+    type: dict
+    required: true
+  plan:
+    description: The registered result of M(safeq.hardening.policy_plan) for the play (C(policies) and C(topology)).
     type: dict
     required: true
 """
 
 EXAMPLES = r"""
+- name: Compute the validated topology and policies once for the play (controller)
+  safeq.hardening.policy_plan:
+    hosts: "{{ ansible_play_hosts_all }}"
+  run_once: true
+  delegate_to: localhost
+  register: plan
+
 - name: Decide the checklist of this host
   ansible.builtin.set_fact:
-    prerequisites_results: "{{ gathered | safeq.hardening.prerequisite_evaluate(config) }}"
+    results: "{{ gathered | safeq.hardening.prerequisite_evaluate(settings, plan) }}"
   vars:
     gathered:
       facts: "{{ ansible_facts }}"
-      listeners: "{{ _sockets }}"
-    config:
+      listeners: "{{ sockets }}"
+    settings:
       host: "{{ inventory_hostname }}"
       platform: linux
-      components: [cml]
 """
 
 RETURN = r"""
 _value:
   description:
-    - One dict per check with C(id), C(item) (checklist line, verbatim), C(title), C(status),
-      C(mandatory), C(evidence), C(remediation), C(host), C(platform), C(automation),
+    - One dict per host-level check with C(id), C(item) (checklist line, verbatim), C(title), C(status),
+      C(mandatory), C(evidence), C(remediation), C(host), C(platform), C(automation), C(area),
       C(question) and C(answered_by) (for manual items) and optional C(data).
   type: list
   elements: dict
@@ -59,38 +74,16 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.safeq.hardening.plugins.plugin_utils.argspec import validate_arguments
-from ansible_collections.safeq.hardening.plugins.plugin_utils.catalog import CatalogError, load_catalog
-from ansible_collections.safeq.hardening.plugins.plugin_utils.prerequisites import (
-    PrerequisiteError,
-    evaluate_host,
-    expected_listeners,
-)
+from ansible_collections.safeq.hardening.plugins.plugin_utils.evaluate import EvaluateError
+from ansible_collections.safeq.hardening.plugins.plugin_utils.prerequisites.evaluation import evaluate_host
 
 
-def _with_expected(config):
-    config = dict(config)
-    if config.get("expected_listeners") is not None:
-        return config
-    components = config.get("components") or []
-    features = set(config.get("features") or [])
-    if "cml" in components and int(config.get("cml_count") or 1) > 1:
-        features.add("cluster")
+def prerequisite_evaluate(gathered, settings, plan):
     try:
-        entries = load_catalog(config.get("catalog_path") or None)
-        expected, unresolved = expected_listeners(entries, components, features, config.get("port_overrides") or {})
-    except (CatalogError, OSError, ValueError, KeyError) as exc:
-        config["expected_listeners_error"] = "port catalog: %s" % exc
-        return config
-    config["expected_listeners"] = expected
-    config["unresolved_ports"] = unresolved
-    return config
-
-
-def prerequisite_evaluate(gathered, config):
-    try:
-        args = validate_arguments(DOCUMENTATION, {"_input": gathered, "config": config}, "prerequisite_evaluate")
-        return evaluate_host(args["_input"], _with_expected(args["config"]))
-    except (ValueError, PrerequisiteError, KeyError, TypeError) as exc:
+        args = validate_arguments(DOCUMENTATION, {"_input": gathered, "settings": settings, "plan": plan},
+                                  "prerequisite_evaluate")
+        return evaluate_host(args["_input"], args["settings"], args["plan"])
+    except (ValueError, EvaluateError, KeyError, TypeError) as exc:
         raise AnsibleFilterError("safeq.hardening.prerequisite_evaluate: %s" % exc)
 
 

@@ -1,5 +1,7 @@
 # Copyright: safeq.hardening contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter safeq.hardening.prerequisite_report: render prerequisite results as JSON, JUnit XML, Markdown or stats."""
+
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -48,7 +50,7 @@ EXAMPLES = r"""
     content: "{{ item.value }}"
     dest: "output/prerequisites/{{ item.key }}"
     mode: "0644"
-  loop: "{{ prerequisites_report | safeq.hardening.prerequisite_report('files') | dict2items }}"
+  loop: "{{ __prerequisites_report | safeq.hardening.prerequisite_report('files') | dict2items }}"
   loop_control:
     label: "{{ item.key }}"
   delegate_to: localhost
@@ -56,7 +58,7 @@ EXAMPLES = r"""
 
 - name: Write the JUnit file of the run
   ansible.builtin.copy:
-    content: "{{ prerequisites_report | safeq.hardening.prerequisite_report('junit') }}"
+    content: "{{ __prerequisites_report | safeq.hardening.prerequisite_report('junit') }}"
     dest: output/prerequisites/prerequisites.xml
     mode: "0644"
   delegate_to: localhost
@@ -72,13 +74,20 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.safeq.hardening.plugins.plugin_utils.argspec import validate_arguments
-from ansible_collections.safeq.hardening.plugins.plugin_utils.report import (
-    ReportError,
-    host_report,
-    render,
-    report_files,
-    stats_summary,
-)
+from ansible_collections.safeq.hardening.plugins.plugin_utils import report as R
+from ansible_collections.safeq.hardening.plugins.plugin_utils.prerequisites import run_report
+
+
+def _report(data, host, generated):
+    if isinstance(data, list):
+        name = host or (data[0]["host"] if data else "unknown")
+        return R.host_report(name, list(data), generated, run_report.SCHEMA)
+    report = R.as_report(data)
+    if host:
+        if host not in report["hosts"]:
+            raise R.ReportError("host %r is not in the report" % host)
+        return R.host_report(host, report["hosts"][host]["results"], report.get("generated"), report["schema"])
+    return report
 
 
 def prerequisite_report(data, format="json", host=None, generated=None, formats=None):  # noqa: A002 - the option name users write
@@ -87,20 +96,13 @@ def prerequisite_report(data, format="json", host=None, generated=None, formats=
         if formats is not None:
             arguments["formats"] = formats
         args = validate_arguments(DOCUMENTATION, arguments, "prerequisite_report")
-        report = args["_input"]
-        if isinstance(report, list):
-            name = args["host"] or (report[0]["host"] if report else "unknown")
-            report = host_report(name, list(report), args["generated"])
-        elif args["host"]:
-            if args["host"] not in report.get("hosts", {}):
-                raise ReportError("host %r is not in the report" % args["host"])
-            report = host_report(args["host"], report["hosts"][args["host"]]["results"], report.get("generated"))
+        report = _report(args["_input"], args["host"], args["generated"])
         if args["format"] == "stats":
-            return stats_summary(report)
+            return R.stats_summary(report)
         if args["format"] == "files":
-            return report_files(report, args["formats"])
-        return render(report, args["format"])
-    except (ValueError, ReportError, KeyError, TypeError, IndexError) as exc:
+            return run_report.files(report, args["formats"])
+        return R.render(report, args["format"], run_report.TITLE)
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise AnsibleFilterError("safeq.hardening.prerequisite_report: %s" % exc)
 
 

@@ -1,19 +1,26 @@
 # Copyright: safeq.hardening contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter safeq.hardening.prerequisite_run_report: the whole-run prerequisites report from every host's results."""
+
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: prerequisite_run_report
 author: SafeQ Hardening Maintainers (@safeq-hardening)
 version_added: 0.1.0
-short_description: Collect the prerequisite results of every host into one run report
+short_description: Collect the prerequisite results of every host of the play into one run report
 description:
-  - Reads C(prerequisites_results) of every host of the play from C(hostvars), adds the
-    run-level checks and returns the whole-run report (schema C(safeq.hardening.prerequisites/v1)).
-  - Run-level checks - C(PRE-TOPOLOGY-TERMINALS) and C(PRE-TOPOLOGY-NEAR-ROAMING) (CML cluster size
-    against the terminal limits, ORS per near-roaming group, computed from the whole inventory with
-    the collection's topology limits) and C(PRE-CONNECT) (a fail for every play host that has no
-    results, e.g. unreachable).
+  - Reads the results of every host of the play from C(hostvars), adds the run-level checks and returns
+    the whole-run report (schema C(safeq.hardening.prerequisites/v1)).
+  - Run-level checks - C(PRE-TOPOLOGY-TERMINALS) and C(PRE-TOPOLOGY-NEAR-ROAMING) report the CML clusters
+    (CML nodes and terminal types per cluster) and the near-roaming groups of O(plan); the limits themselves
+    are enforced by M(safeq.hardening.policy_plan), which fails on an inventory over a limit.
+    C(PRE-CONNECT) fails for every play host without results (unreachable, or failed before the evaluation).
+  - With O(output=unusable_secrets) it returns instead, for every host, the role secrets of O(secrets) that
+    Ansible cannot template (a clear-text value with C({{), C({%) or C({#) that is no valid template), as
+    C({host, variable, message}) without the value. Run it before the role, as the playbook does in
+    C(pre_tasks). The role's argument validation templates every role variable, and Ansible's error for
+    such a value prints the inventory line holding it.
 options:
   _input:
     description: The C(hostvars) magic variable.
@@ -24,85 +31,76 @@ options:
     type: list
     elements: str
     required: true
-  groups:
-    description: The C(groups) magic variable (for the topology limits).
+  plan:
+    description: The registered result of M(safeq.hardening.policy_plan); required for O(output=report).
     type: dict
-    required: true
   generated:
     description: Timestamp written into the report.
     type: str
   results_var:
-    description: Name of the per-host fact holding the results.
+    description: Name of the per-host fact holding the results of C(safeq.hardening.prerequisite_evaluate).
     type: str
-    default: prerequisites_results
+    default: __prerequisites_results
+  mandatory:
+    description: Check id -> whether it is mandatory (the role's C(prerequisites_mandatory)), for the run-level checks.
+    type: dict
+    default: {}
+  output:
+    description: C(report) returns the run report; C(unusable_secrets) the secrets check described above.
+    type: str
+    choices: [report, unusable_secrets]
+    default: report
+  secrets:
+    description: Variables checked by O(output=unusable_secrets).
+    type: list
+    elements: str
+    default: [prerequisites_ldap_bind_password]
 """
 
 EXAMPLES = r"""
 - name: Whole-run report
   ansible.builtin.set_fact:
-    prerequisites_report: >-
-      {{ hostvars | safeq.hardening.prerequisite_run_report(hosts=ansible_play_hosts_all, groups=groups) }}
+    __prerequisites_report: >-
+      {{ hostvars | safeq.hardening.prerequisite_run_report(hosts=ansible_play_hosts_all, plan=__prerequisites_plan) }}
   run_once: true
+
+- name: Stop a host whose LDAP password Ansible cannot template (the value is never shown)
+  ansible.builtin.fail:
+    msg: "{{ problems | map(attribute='message') | join(' ') }}"
+  vars:
+    problems: >-
+      {{ hostvars | safeq.hardening.prerequisite_run_report(hosts=[inventory_hostname], output='unusable_secrets') }}
+  when: problems | length > 0
 """
 
 RETURN = r"""
 _value:
-  description: The run report (C(summary), C(mandatory_failures), C(manual), C(hosts), C(run)).
-  type: dict
+  description:
+    - The run report (C(schema), C(generated), C(summary), C(mandatory_failures), C(manual), C(hosts), C(run)).
+    - With O(output=unusable_secrets), a list of C({host, variable, message}).
+  type: raw
 """
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.safeq.hardening.plugins.plugin_utils.argspec import validate_arguments
-from ansible_collections.safeq.hardening.plugins.plugin_utils.prerequisites import (
-    PrerequisiteError,
-    connect_result,
-    evaluate_topology,
-)
-from ansible_collections.safeq.hardening.plugins.plugin_utils.report import ReportError, build_run_report
+from ansible_collections.safeq.hardening.plugins.plugin_utils.prerequisites import run_report
+from ansible_collections.safeq.hardening.plugins.plugin_utils.prerequisites.secrets import SECRETS, unusable
 
 
-def _hostvar(hostvars, host, name, default=None):
+def prerequisite_run_report(hostvars, hosts, plan=None, generated=None, results_var="__prerequisites_results",
+                            mandatory=None, output="report", secrets=SECRETS):
     try:
-        hvars = hostvars[host]
-    except KeyError:
-        return default
-    try:
-        value = hvars.get(name, default) if hasattr(hvars, "get") else hvars[name]
-    except KeyError:
-        return default
-    return default if value is None else value
-
-
-def topology_inputs(hostvars, groups):
-    cml = sorted(groups.get("safeq_cml") or [])
-    features = set()
-    for host in cml:
-        features |= set(_hostvar(hostvars, host, "safeq_features", []) or [])
-    roaming = {}
-    for host in sorted(groups.get("safeq_ors") or []):
-        group = _hostvar(hostvars, host, "safeq_near_roaming_group")
-        if group:
-            roaming.setdefault(str(group), []).append(host)
-    return cml, features, roaming
-
-
-def prerequisite_run_report(hostvars, hosts, groups, generated=None, results_var="prerequisites_results"):
-    try:
-        args = validate_arguments(DOCUMENTATION, {"_input": hostvars, "hosts": hosts, "groups": groups,
-                                                  "generated": generated, "results_var": results_var},
-                                  "prerequisite_run_report")
-        host_results, run_results = {}, []
-        for host in args["hosts"]:
-            results = _hostvar(hostvars, host, args["results_var"])
-            if results is None:
-                run_results.append(connect_result(host, "no prerequisite results (unreachable or failed "
-                                                        "before the evaluation)"))
-                continue
-            host_results[host] = list(results)
-        run_results = evaluate_topology(*topology_inputs(hostvars, args["groups"])) + run_results
-        return build_run_report(host_results, run_results, args["generated"])
-    except (ValueError, PrerequisiteError, ReportError, KeyError, TypeError) as exc:
+        args = validate_arguments(DOCUMENTATION, {
+            "_input": hostvars, "hosts": hosts, "plan": plan, "generated": generated, "results_var": results_var,
+            "mandatory": mandatory or {}, "output": output, "secrets": list(secrets)}, "prerequisite_run_report")
+        if args["output"] == "unusable_secrets":
+            return unusable(args["_input"], args["hosts"], args["secrets"])
+        if args["plan"] is None:
+            raise ValueError("plan is required (the registered result of safeq.hardening.policy_plan)")
+        host_results = run_report.host_results_from(args["_input"], args["hosts"], args["results_var"])
+        return run_report.build(host_results, args["plan"], args["hosts"], args["generated"], args["mandatory"])
+    except (ValueError, KeyError, TypeError) as exc:
         raise AnsibleFilterError("safeq.hardening.prerequisite_run_report: %s" % exc)
 
 

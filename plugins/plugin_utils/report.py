@@ -1,13 +1,15 @@
 # Copyright: safeq.hardening contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Prerequisite reports: per host and for the whole run, as JSON, JUnit XML and Markdown.
+"""Check reports, per host and for the whole run, as JSON, JUnit XML and Markdown.
 
-Input: check results ``[{id, item, status, evidence, remediation, mandatory, host, ...}]``
-(see ``prerequisites.py``).
+Generic over check results; the prerequisites use it (schema ``safeq.hardening.prerequisites/v1``)
+and any other check run of the collection can (its own schema, title and JUnit name). A result is
+``{id, item, title, status, evidence, remediation, mandatory, host, ...}`` with a status of
+``STATUSES``; ``question`` and ``answered_by`` are shown for manual results; other keys are kept.
 
-``build_run_report(host_results, run_results)`` gives the JSON document::
+``build_run_report(host_results, run_results, generated, schema)`` gives the JSON document::
 
-    {"schema": "safeq.hardening.prerequisites/v1", "generated": "...",
+    {"schema": "safeq.hardening.<name>/v1", "generated": "...",
      "summary": {"hosts": 2, "pass": .., "warn": .., "fail": .., "manual": .., "not_applicable": ..,
                  "total": .., "mandatory_failures": .., "result": "fail"|"pass"},
      "mandatory_failures": [{"host", "id", "evidence"}],
@@ -31,26 +33,43 @@ table per host.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
-from ansible_collections.safeq.hardening.plugins.plugin_utils.prerequisites import RUN_HOST, STATUSES, summarize
-
-SCHEMA = "safeq.hardening.prerequisites/v1"
+STATUSES = ("pass", "warn", "fail", "manual", "not_applicable")
+RUN_HOST = "(run)"
+DEFAULT_SCHEMA = "safeq.hardening.checks/v1"
+DEFAULT_TITLE = "SafeQ check report"
 FORMATS = ("json", "junit", "markdown")
+EXTENSIONS = {"json": "json", "junit": "xml", "markdown": "md"}
 STATUS_MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "manual": "MANUAL", "not_applicable": "N/A"}
+REQUIRED_KEYS = ("id", "item", "status", "evidence", "mandatory", "host")
+_SCHEMA = re.compile(r"^safeq\.hardening\.([a-z][a-z0-9_]*)/v[0-9]+$")
 
 
 class ReportError(ValueError):
-    """Results not in the documented shape."""
+    """Results or a report not in the documented shape."""
+
+
+def summarize(results):
+    """Counts per status, ``total`` and ``mandatory_failures`` of a list of results."""
+    counts = {s: 0 for s in STATUSES}
+    for res in results:
+        counts[res["status"]] += 1
+    counts["total"] = len(results)
+    counts["mandatory_failures"] = sum(1 for r in results if r["status"] == "fail" and r["mandatory"])
+    return counts
 
 
 def _check_results(results, where):
+    if isinstance(results, tuple):
+        results = list(results)
     if not isinstance(results, list):
         raise ReportError("%s: results must be a list" % where)
     for res in results:
         if not isinstance(res, dict):
             raise ReportError("%s: result %r is not a mapping" % (where, res))
-        for key in ("id", "item", "status", "evidence", "mandatory", "host"):
+        for key in REQUIRED_KEYS:
             if key not in res:
                 raise ReportError("%s: result %r lacks %s" % (where, res.get("id"), key))
         if res["status"] not in STATUSES:
@@ -58,24 +77,29 @@ def _check_results(results, where):
     return results
 
 
-def build_run_report(host_results, run_results=None, generated=None):
+def _check_schema(schema):
+    if not isinstance(schema, str) or not _SCHEMA.match(schema):
+        raise ReportError("schema %r is not safeq.hardening.<name>/v<number>" % (schema,))
+    return schema
+
+
+def build_run_report(host_results, run_results=None, generated=None, schema=DEFAULT_SCHEMA):
     """Whole-run report dict from {host: results} and the run-level results."""
     if not isinstance(host_results, dict):
         raise ReportError("host_results must map host names to result lists")
     hosts = {}
     everything = []
     for host in sorted(host_results):
-        results = host_results[host]
-        results = _check_results(list(results) if isinstance(results, tuple) else results, "hosts[%s]" % host)
+        results = _check_results(host_results[host], "hosts[%s]" % host)
         hosts[host] = {"summary": summarize(results), "results": results}
         everything += results
-    run_results = _check_results(list(run_results) if isinstance(run_results, tuple) else (run_results or []), "run")
+    run_results = _check_results(run_results or [], "run")
     everything += run_results
     summary = summarize(everything)
     summary["hosts"] = len(hosts)
     summary["result"] = "fail" if summary["mandatory_failures"] else "pass"
     return {
-        "schema": SCHEMA,
+        "schema": _check_schema(schema),
         "generated": generated,
         "summary": summary,
         "mandatory_failures": [{"host": r["host"], "id": r["id"], "evidence": r["evidence"]}
@@ -87,22 +111,31 @@ def build_run_report(host_results, run_results=None, generated=None):
     }
 
 
-def host_report(host, results, generated=None):
+def host_report(host, results, generated=None, schema=DEFAULT_SCHEMA):
     """A report of one host (same schema, one host, no run-level part)."""
-    return build_run_report({host: results}, [], generated)
+    return build_run_report({host: results}, [], generated, schema)
 
 
-def _as_report(report):
-    if isinstance(report, list):  # bare results of one host
+def as_report(report, schema=DEFAULT_SCHEMA):
+    """A run report, or the bare result list of one host turned into one (with ``schema``)."""
+    if isinstance(report, list):
         host = report[0]["host"] if report else "unknown"
-        return host_report(host, report)
-    if not isinstance(report, dict) or report.get("schema") != SCHEMA:
-        raise ReportError("not a %s report" % SCHEMA)
+        return host_report(host, report, schema=schema)
+    if not isinstance(report, dict) or not isinstance(report.get("schema"), str) or not _SCHEMA.match(report["schema"]):
+        raise ReportError("not a check report (schema safeq.hardening.<name>/v<number>)")
+    for key in ("summary", "hosts", "run", "mandatory_failures", "manual"):
+        if key not in report:
+            raise ReportError("report lacks %s" % key)
     return report
 
 
+def junit_name(report):
+    """``safeq.<name>`` of the report's schema, e.g. safeq.prerequisites."""
+    return "safeq.%s" % _SCHEMA.match(report["schema"]).group(1)
+
+
 def render_json(report):
-    return json.dumps(_as_report(report), indent=2, sort_keys=True, default=str) + "\n"
+    return json.dumps(as_report(report), indent=2, sort_keys=True, default=str) + "\n"
 
 
 def _suites(report):
@@ -112,8 +145,9 @@ def _suites(report):
     return suites
 
 
-def render_junit(report, name="safeq.prerequisites"):
-    report = _as_report(report)
+def render_junit(report, name=None):
+    report = as_report(report)
+    name = name or junit_name(report)
     root = ET.Element("testsuites", name=name)
     totals = {"tests": 0, "failures": 0, "skipped": 0}
     for host, results in _suites(report):
@@ -132,17 +166,18 @@ def render_junit(report, name="safeq.prerequisites"):
             cprops = ET.SubElement(case, "properties")
             ET.SubElement(cprops, "property", name="status", value=res["status"])
             ET.SubElement(cprops, "property", name="mandatory", value=str(bool(res["mandatory"])).lower())
-            ET.SubElement(cprops, "property", name="item", value=res["item"])
+            ET.SubElement(cprops, "property", name="item", value=str(res["item"]))
             if res["status"] == "manual":
                 ET.SubElement(cprops, "property", name="question", value=str(res.get("question") or ""))
                 ET.SubElement(cprops, "property", name="answered_by", value=str(res.get("answered_by") or ""))
-            text = "%s\n%s" % (res["evidence"], ("Remediation: " + res["remediation"]) if res.get("remediation") else "")
+            evidence = str(res["evidence"])
+            text = "%s\n%s" % (evidence, ("Remediation: " + res["remediation"]) if res.get("remediation") else "")
             if res["status"] == "fail":
                 failure = ET.SubElement(case, "failure", type="mandatory" if res["mandatory"] else "recommended",
-                                        message=res["evidence"][:500])
+                                        message=evidence[:500])
                 failure.text = text.strip()
             elif res["status"] == "not_applicable":
-                ET.SubElement(case, "skipped", message=res["evidence"][:500])
+                ET.SubElement(case, "skipped", message=evidence[:500])
             else:
                 out = ET.SubElement(case, "system-out")
                 out.text = ("%s: %s" % (res["status"].upper(), text)).strip()
@@ -160,8 +195,8 @@ def _md(text):
     return " ".join(str(text or "").split()).replace("|", "\\|")
 
 
-def render_markdown(report, title="SafeQ pre-installation checklist"):
-    report = _as_report(report)
+def render_markdown(report, title=DEFAULT_TITLE):
+    report = as_report(report)
     summary = report["summary"]
     out = ["# %s" % title, ""]
     if report.get("generated"):
@@ -194,35 +229,42 @@ def render_markdown(report, title="SafeQ pre-installation checklist"):
     return "\n".join(out)
 
 
-RENDERERS = {"json": render_json, "junit": render_junit, "markdown": render_markdown}
-EXTENSIONS = {"json": "json", "junit": "xml", "markdown": "md"}
+def render(report, fmt, title=DEFAULT_TITLE):
+    """The report as ``json``, ``junit`` or ``markdown`` text."""
+    if fmt == "json":
+        return render_json(report)
+    if fmt == "junit":
+        return render_junit(report)
+    if fmt == "markdown":
+        return render_markdown(report, title)
+    raise ReportError("format %r is not one of %s" % (fmt, ", ".join(FORMATS)))
 
 
-def render(report, fmt):
-    if fmt not in RENDERERS:
-        raise ReportError("format %r is not one of %s" % (fmt, ", ".join(FORMATS)))
-    return RENDERERS[fmt](report)
+def report_files(report, formats=FORMATS, run_name=None, title=DEFAULT_TITLE):
+    """{file name: text}: ``<run_name>.<ext>`` for the whole run and ``<host>.<ext>`` for every host.
 
-
-def report_files(report, formats=FORMATS, run_name="prerequisites"):
-    """{file name: text} for the whole run (``<run_name>.<ext>``) and every host (``<host>.<ext>``)."""
-    report = _as_report(report)
+    ``run_name`` defaults to the schema's name (``prerequisites`` for safeq.hardening.prerequisites/v1).
+    """
+    report = as_report(report)
+    run_name = run_name or _SCHEMA.match(report["schema"]).group(1)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise ReportError("format %r is not one of %s" % (bad[0], ", ".join(FORMATS)))
     files = {}
+    for host in sorted(report["hosts"]):
+        if "/" in host or "\\" in host or host.startswith(".") or host == run_name:
+            raise ReportError("host name %r cannot be a report file name" % host)
     for fmt in formats:
-        if fmt not in RENDERERS:
-            raise ReportError("format %r is not one of %s" % (fmt, ", ".join(FORMATS)))
-        files["%s.%s" % (run_name, EXTENSIONS[fmt])] = render(report, fmt)
+        files["%s.%s" % (run_name, EXTENSIONS[fmt])] = render(report, fmt, title)
         for host, data in sorted(report["hosts"].items()):
-            if "/" in host or host.startswith("."):
-                raise ReportError("host name %r cannot be a file name" % host)
-            files["%s.%s" % (host, EXTENSIONS[fmt])] = render(host_report(host, data["results"],
-                                                                          report.get("generated")), fmt)
+            one = host_report(host, data["results"], report.get("generated"), report["schema"])
+            files["%s.%s" % (host, EXTENSIONS[fmt])] = render(one, fmt, title)
     return files
 
 
 def stats_summary(report):
-    """Small dict for ansible.builtin.set_stats (AWX job artifacts)."""
-    report = _as_report(report)
+    """Small dict for ansible.builtin.set_stats (AWX job artifacts): result, counts, per host, failures, manual."""
+    report = as_report(report)
     return {
         "result": report["summary"]["result"],
         "summary": {k: v for k, v in report["summary"].items() if k != "result"},

@@ -1,13 +1,18 @@
+# Copyright: safeq.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """LDAP prerequisite checks against a real slapd, through the shipped Ansible path.
 
 One ansible-playbook run of playbooks/prerequisites.yml (the safeq.hardening.prerequisites role)
-against four inventory hosts that all connect locally and differ only in their LDAP settings:
+against five CML hosts of one inventory that all connect locally and differ only in their LDAP
+settings:
 
-* cml-good       - right password, existing container, complete users
+* cml-good       - right password (holding '{{', marked !unsafe), existing container, complete users
 * cml-wrongpw    - wrong password of the integration account
 * cml-containers - one configured container DN does not exist, and another container holds
                    users without the card-number attribute (employeeNumber)
 * cml-noport     - nothing listens on the configured LDAP port
+* cml-braces     - the right password in clear text, not marked: Ansible cannot template it, so the
+                   playbook stops the host before the role and never shows the value
 
 The assertions read the JSON report the role writes; the passwords must not appear in any output.
 """
@@ -24,15 +29,20 @@ from pathlib import Path
 import pytest
 import yaml
 
-from slapd_directory import BIND_DN, BIND_PASSWORD, ROOT, SUFFIX, WRONG_PASSWORD, free_port
+from slapd_directory import BIND_DN, BIND_PASSWORD, PASSWORD_MARKERS, ROOT, SUFFIX, WRONG_PASSWORD, free_port
 
 PEOPLE = "ou=People," + SUFFIX
 CONTRACTORS = "ou=Contractors," + SUFFIX
 MISSING = "ou=Missing," + SUFFIX
 PLAYBOOK_TIMEOUT = 300
+EVALUATED = ("cml-good", "cml-wrongpw", "cml-containers", "cml-noport")
 
 
-def _inventory(slapd, output_dir, closed_port):
+def _yaml_string(text):
+    return json.dumps(text)  # a JSON string is a YAML double-quoted scalar
+
+
+def _write_inventory(directory, slapd, output_dir, closed_port):
     common = {
         "ansible_connection": "local",
         "ansible_python_interpreter": sys.executable,
@@ -54,32 +64,40 @@ def _inventory(slapd, output_dir, closed_port):
         "prerequisites_ldap_replication": {"full": "daily 02:00", "differential": "hourly"},
     }
     hosts = {
-        "cml-good": {"prerequisites_ldap_bind_password": BIND_PASSWORD,
-                     "prerequisites_ldap_user_containers": [PEOPLE],
-                     "prerequisites_report_only": True},
-        "cml-wrongpw": {"prerequisites_ldap_bind_password": WRONG_PASSWORD,
-                        "prerequisites_ldap_user_containers": [PEOPLE]},
-        "cml-containers": {"prerequisites_ldap_bind_password": BIND_PASSWORD,
-                           "prerequisites_ldap_user_containers": [PEOPLE, CONTRACTORS, MISSING]},
-        "cml-noport": {"prerequisites_ldap_bind_password": BIND_PASSWORD,
-                       "prerequisites_ldap_port": closed_port,
-                       "prerequisites_ldap_user_containers": [PEOPLE]},
+        "cml-good": {"prerequisites_ldap_user_containers": [PEOPLE], "prerequisites_report_only": True},
+        "cml-wrongpw": {"prerequisites_ldap_user_containers": [PEOPLE]},
+        "cml-containers": {"prerequisites_ldap_user_containers": [PEOPLE, CONTRACTORS, MISSING]},
+        "cml-noport": {"prerequisites_ldap_port": closed_port, "prerequisites_ldap_user_containers": [PEOPLE]},
+        "cml-braces": {"prerequisites_ldap_user_containers": [PEOPLE]},
     }
-    return {"all": {"children": {"safeq_cml": {"hosts": hosts, "vars": common}}}}
+    for index, name in enumerate(hosts):
+        hosts[name]["safeq_address"] = "10.77.0.%d" % (11 + index)  # labels for the plan; never contacted
+    (directory / "hosts.yml").write_text(yaml.safe_dump(
+        {"all": {"children": {"safeq_cml": {"hosts": hosts, "vars": common}}}}), encoding="utf-8")
+    passwords = {"cml-good": "!unsafe " + _yaml_string(BIND_PASSWORD),
+                 "cml-wrongpw": "!unsafe " + _yaml_string(WRONG_PASSWORD),
+                 "cml-containers": "!unsafe " + _yaml_string(BIND_PASSWORD),
+                 "cml-noport": "!unsafe " + _yaml_string(BIND_PASSWORD),
+                 "cml-braces": _yaml_string(BIND_PASSWORD)}
+    (directory / "host_vars").mkdir()
+    for host, value in passwords.items():
+        (directory / "host_vars" / ("%s.yml" % host)).write_text(
+            "---\nprerequisites_ldap_bind_password: %s\n" % value, encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
 def run(slapd, tmp_path_factory):
     work = tmp_path_factory.mktemp("ldap-run")
     output_dir = work / "out"
-    inventory = work / "inventory.yml"
-    inventory.write_text(yaml.safe_dump(_inventory(slapd, output_dir, free_port())))
+    inventory = work / "inventory"
+    inventory.mkdir()
+    _write_inventory(inventory, slapd, output_dir, free_port())
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_SHOW_CUSTOM_STATS="1")
     started = time.monotonic()
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-v", "-i", str(inventory),
-         "-e", "awx_job_id=4242", str(ROOT / "playbooks" / "prerequisites.yml")],
+         str(ROOT / "playbooks" / "prerequisites.yml")],
         cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False,
     )
     elapsed = time.monotonic() - started
@@ -143,24 +161,34 @@ def test_unreachable_port(run):
     assert "contact LDAP server" in res["PRE-LDAP-BIND"]["evidence"]
 
 
+def test_clear_text_password_with_braces_is_refused_without_showing_it(run):
+    proc = run["proc"]
+    assert "hostvars[cml-braces].prerequisites_ldap_bind_password cannot be used as written" in proc.stdout
+    assert "cml-braces" not in run["report"]["hosts"]
+    connect = [r for r in run["report"]["run"]["results"] if r["id"] == "PRE-CONNECT"]
+    assert [(r["host"], r["status"]) for r in connect] == [("cml-braces", "fail")]
+
+
 def test_password_never_in_output(run):
     outputs = {"stdout": run["proc"].stdout, "stderr": run["proc"].stderr}
     for path in sorted(run["output_dir"].rglob("*")):
         if path.is_file():
             outputs[str(path)] = path.read_text(errors="replace")
-    assert len(outputs) == 2 + 3 * 5, sorted(outputs)  # stdout/stderr + (run + 4 hosts) x 3 formats
+    # stdout/stderr + (run + 4 evaluated hosts) x 3 formats + the manifest
+    assert len(outputs) == 2 + 3 * (1 + len(EVALUATED)) + 1, sorted(outputs)
     for name, text in outputs.items():
-        assert BIND_PASSWORD not in text, "bind password leaked into %s" % name
-        assert WRONG_PASSWORD not in text, "wrong password leaked into %s" % name
+        for secret in (BIND_PASSWORD, WRONG_PASSWORD) + PASSWORD_MARKERS:
+            assert secret not in text, "a bind password leaked into %s" % name
 
 
 def test_playbook_fails_on_mandatory_failure_unless_report_only(run):
     proc = run["proc"]
     assert proc.returncode == 2, proc.stdout[-3000:]
     recap = proc.stdout[proc.stdout.rindex("PLAY RECAP"):]
-    lines = {line.split()[0]: line for line in recap.splitlines()[1:] if line.strip()}
+    lines = {line.split()[0]: line for line in recap.splitlines()[1:] if line.strip() and ":" in line}
     assert "failed=0" in lines["cml-good"]           # report_only: true
     assert "failed=1" in lines["cml-wrongpw"]
+    assert "failed=1" in lines["cml-braces"]
     assert "PRE-LDAP-BIND" in proc.stdout
 
 
@@ -173,7 +201,9 @@ def test_reports_in_every_format(run):
     assert "PRE-LDAP-ATTR-CARD" in md and "WARN" in md
     assert run["report"]["summary"]["hosts"] == 4
     stats = run["proc"].stdout[run["proc"].stdout.rindex("CUSTOM STATS"):]
-    assert "safeq_prerequisites" in stats and "cml-wrongpw:PRE-LDAP-BIND" in stats  # AWX set_stats
+    assert "safeq_prerequisites" in stats and "cml-wrongpw:PRE-LDAP-BIND" in stats  # set_stats, AWX or not
     topology = {r["id"]: r for r in run["report"]["run"]["results"]}
     assert topology["PRE-TOPOLOGY-TERMINALS"]["status"] == "pass"
+    assert "cluster default: 5 CML node(s), terminal_professional (at most 10" in topology[
+        "PRE-TOPOLOGY-TERMINALS"]["evidence"]
     print("ldap integration playbook run took %.1fs" % run["elapsed"])

@@ -1,4 +1,6 @@
-"""Prerequisite reports (plugins/plugin_utils/report.py) and the report filters."""
+# Copyright: safeq.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The check reports (plugins/plugin_utils/report.py) and filter safeq.hardening.prerequisite_report."""
 
 from __future__ import annotations
 
@@ -10,16 +12,19 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.safeq.hardening.plugins.filter.prerequisite_report import prerequisite_report
-from ansible_collections.safeq.hardening.plugins.filter.prerequisite_run_report import prerequisite_run_report
-from ansible_collections.safeq.hardening.plugins.plugin_utils import prerequisites as P
 from ansible_collections.safeq.hardening.plugins.plugin_utils import report as R
+from ansible_collections.safeq.hardening.plugins.plugin_utils.prerequisites import run_report
+from ansible_collections.safeq.hardening.plugins.plugin_utils.prerequisites.checklist import load_checklist
+
+CHECKLIST = load_checklist()
 
 
 def res(host, check_id, status, mandatory=True, **extra):
-    out = {"id": check_id, "item": P.item_text(P.CHECKS_BY_ID[check_id]), "title": P.CHECKS_BY_ID[check_id]["title"],
+    check = CHECKLIST.by_id[check_id]
+    out = {"id": check_id, "item": CHECKLIST.item_text(check), "title": check.title,
            "status": status, "mandatory": mandatory, "evidence": "evidence of %s | with a pipe" % check_id,
            "remediation": "fix %s" % check_id if status == "fail" else "", "host": host, "platform": "windows",
-           "automation": "automated", "question": None, "answered_by": None}
+           "automation": check.automation, "area": check.area, "question": None, "answered_by": None}
     out.update(extra)
     return out
 
@@ -30,12 +35,12 @@ HOSTS = {
              res("cml1", "PRE-MSI-45", "not_applicable"), res("cml1", "PRE-BROWSER", "warn", False)],
     "ors1": [res("ors1", "PRE-AV-EXCL", "fail", False), res("ors1", "PRE-ADMIN", "pass")],
 }
-RUN = [res(P.RUN_HOST, "PRE-TOPOLOGY-TERMINALS", "pass")]
+RUN = [res(R.RUN_HOST, "PRE-TOPOLOGY-TERMINALS", "pass")]
 
 
 @pytest.fixture
 def report():
-    return R.build_run_report(HOSTS, RUN, "2025-01-01T00:00:00Z")
+    return R.build_run_report(HOSTS, RUN, "2025-01-01T00:00:00Z", run_report.SCHEMA)
 
 
 def test_run_report_summary(report):
@@ -43,6 +48,7 @@ def test_run_report_summary(report):
     assert (s["hosts"], s["pass"], s["warn"], s["fail"], s["manual"], s["not_applicable"], s["total"]) == (
         2, 3, 1, 2, 1, 1, 8)
     assert s["mandatory_failures"] == 1 and s["result"] == "fail"
+    assert report["schema"] == "safeq.hardening.prerequisites/v1"
     assert report["mandatory_failures"] == [{"host": "cml1", "id": "PRE-WEB-80",
                                              "evidence": "evidence of PRE-WEB-80 | with a pipe"}]
     assert report["manual"] == [{"host": "cml1", "id": "PRE-EXTDB", "question": "2 accounts?",
@@ -83,7 +89,7 @@ def test_junit(report):
 
 
 def test_markdown(report):
-    md = R.render_markdown(report)
+    md = R.render_markdown(report, run_report.TITLE)
     assert md.startswith("# SafeQ pre-installation checklist")
     assert "**Result: FAIL**" in md and "## Mandatory failures" in md and "## Manual items" in md
     assert "| cml1 | PRE-EXTDB | 2 accounts? | customer DBA |" in md
@@ -95,16 +101,32 @@ def test_markdown(report):
 
 
 def test_files_and_stats(report):
-    files = R.report_files(report)
+    files = run_report.files(report)
     assert sorted(files) == ["cml1.json", "cml1.md", "cml1.xml", "ors1.json", "ors1.md", "ors1.xml",
                              "prerequisites.json", "prerequisites.md", "prerequisites.xml"]
     assert json.loads(files["ors1.json"])["summary"]["hosts"] == 1
-    assert "(run)" not in files["cml1.md"]
-    assert sorted(R.report_files(report, ["junit"])) == ["cml1.xml", "ors1.xml", "prerequisites.xml"]
+    assert json.loads(files["ors1.json"])["schema"] == "safeq.hardening.prerequisites/v1"
+    assert "(run)" not in files["cml1.md"] and files["cml1.md"].startswith("# SafeQ pre-installation checklist")
+    assert sorted(run_report.files(report, ["junit"])) == ["cml1.xml", "ors1.xml", "prerequisites.xml"]
     stats = R.stats_summary(report)
     assert stats["result"] == "fail" and stats["mandatory_failures"] == ["cml1:PRE-WEB-80"]
     assert stats["manual"] == ["cml1:PRE-EXTDB"] and stats["hosts"]["cml1"]["fail"] == 1
+    assert {k: stats["summary"][k] for k in R.STATUSES} == {"pass": 3, "warn": 1, "fail": 2, "manual": 1,
+                                                            "not_applicable": 1}
     json.dumps(stats)
+
+
+def test_the_rendering_is_generic_over_check_results():
+    other = [{"id": "VER-NFT-1", "item": "the table is loaded", "status": "fail", "evidence": "missing",
+              "mandatory": True, "host": "h1", "title": "nftables table"}]
+    report = R.build_run_report({"h1": other}, [], "now", "safeq.hardening.verify/v1")
+    files = R.report_files(report, title="SafeQ verification")
+    assert sorted(files) == ["h1.json", "h1.md", "h1.xml", "verify.json", "verify.md", "verify.xml"]
+    assert 'testsuites name="safeq.verify"' in files["verify.xml"] and files["h1.md"].startswith("# SafeQ verification")
+    with pytest.raises(R.ReportError, match="schema"):
+        R.build_run_report({}, [], schema="verify")
+    with pytest.raises(R.ReportError, match="not a check report"):
+        R.render_json({"schema": "other/v1"})
 
 
 @pytest.mark.parametrize("bad, match", [
@@ -118,39 +140,22 @@ def test_bad_results(bad, match):
         R.build_run_report(bad)
 
 
-def test_report_file_names_are_safe():
+@pytest.mark.parametrize("host", ["../evil", ".hidden", "prerequisites", "a\\b"])
+def test_report_file_names_are_safe(host):
     with pytest.raises(R.ReportError, match="file name"):
-        R.report_files(R.build_run_report({"../evil": []}))
+        run_report.files(R.build_run_report({host: []}, [], schema=run_report.SCHEMA))
 
 
 def test_filter_renders(report):
-    assert prerequisite_report(report, "markdown").startswith("# SafeQ")
+    assert prerequisite_report(report, "markdown").startswith("# SafeQ pre-installation checklist")
     one_host = json.loads(prerequisite_report(report, "json", host="ors1"))
     assert list(one_host["hosts"]) == ["ors1"] and one_host["generated"] == "2025-01-01T00:00:00Z"
-    assert json.loads(prerequisite_report(HOSTS["cml1"]))["summary"]["hosts"] == 1
+    from_list = json.loads(prerequisite_report(HOSTS["cml1"]))
+    assert from_list["summary"]["hosts"] == 1 and from_list["schema"] == "safeq.hardening.prerequisites/v1"
     assert prerequisite_report(report, "stats")["result"] == "fail"
     assert "ors1.md" in prerequisite_report(report, "files", formats=["markdown"])
+    assert prerequisite_report(report, "junit").startswith('<?xml version="1.0"')
     with pytest.raises(AnsibleFilterError, match="not in the report"):
         prerequisite_report(report, "json", host="nope")
     with pytest.raises(AnsibleFilterError, match="format"):
         prerequisite_report(report, "pdf")
-
-
-class HostVarsLike(dict):
-    """hostvars behaves like a mapping of host -> mapping."""
-
-
-def test_run_report_filter_adds_topology_and_unreachable_hosts():
-    cml = ["cml%d" % i for i in range(1, 7)]
-    hostvars = HostVarsLike({h: {"safeq_features": ["terminal_ultralight"], "prerequisites_results": []}
-                             for h in cml})
-    hostvars["ors1"] = {"safeq_near_roaming_group": "floor1"}  # no results: unreachable
-    groups = {"safeq_cml": cml, "safeq_ors": ["ors1"], "all": cml + ["ors1"]}
-    report = prerequisite_run_report(hostvars, hosts=cml + ["ors1"], groups=groups, generated="now")
-    run = {r["id"]: r for r in report["run"]["results"]}
-    assert run["PRE-TOPOLOGY-TERMINALS"]["status"] == "fail"  # 6 CML > UltraLight limit 5
-    assert run["PRE-TOPOLOGY-NEAR-ROAMING"]["status"] == "pass"
-    assert run["PRE-CONNECT"]["status"] == "fail" and run["PRE-CONNECT"]["host"] == "ors1"
-    assert report["summary"]["hosts"] == 6 and report["summary"]["result"] == "fail"
-    with pytest.raises(AnsibleFilterError):
-        prerequisite_run_report(hostvars, hosts="cml1", groups=[])
