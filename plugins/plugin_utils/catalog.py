@@ -63,11 +63,12 @@ HARDENING_INVARIANTS = (
     (lambda e: "shutdown port" in e["description"].lower(), "local_only", "a shutdown-port row"),
     (lambda e: "rmi registry" in e["description"].lower(), "self_only", "an RMI registry row"),
 )
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_FEATURE = re.compile(r"^[a-z][a-z0-9_]*$")
-_PROPERTY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
-_PORT = re.compile(r"^[0-9]+$")
-_RANGE = re.compile(r"^([0-9]+)-([0-9]+)$")
+# \Z, not $: "$" also matches before a trailing newline ("19898\n" is not a port).
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
+_FEATURE = re.compile(r"^[a-z][a-z0-9_]*\Z")
+_PROPERTY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*\Z")
+_PORT = re.compile(r"^[0-9]+\Z")
+_RANGE = re.compile(r"^([0-9]+)-([0-9]+)\Z")
 
 
 class CatalogError(ValueError):
@@ -88,7 +89,7 @@ def _mapping_without_duplicates(loader, node, deep=False):
             hash(key)
         except TypeError:
             raise yaml.constructor.ConstructorError(
-                None, None, "unhashable mapping key %r" % (key,), key_node.start_mark)
+                None, None, "a %s cannot be a mapping key" % key_node.id, key_node.start_mark)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 "while reading a mapping", node.start_mark,
@@ -98,6 +99,15 @@ def _mapping_without_duplicates(loader, node, deep=False):
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def _yaml_problem(exc):
+    """'<context>: <problem> at line L, column C' of a PyYAML error (its own text quotes the source)."""
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is None or not problem:
+        return " ".join(str(exc).replace('in "<unicode string>", ', "").split())
+    context = getattr(exc, "context", None)
+    return "%s%s at line %d, column %d" % (context + ": " if context else "", problem, mark.line + 1, mark.column + 1)
 
 
 def load_yaml_file(path, what):
@@ -114,9 +124,12 @@ def load_yaml_file(path, what):
     if not text.strip():
         raise CatalogError("%s %s: the file is empty" % (what, path))
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # nosec B506 - _StrictLoader is a SafeLoader
+        data = yaml.load(text, Loader=_StrictLoader)  # nosec B506 - _StrictLoader is a SafeLoader
     except yaml.YAMLError as exc:
-        raise CatalogError("%s %s: invalid YAML: %s" % (what, path, " ".join(str(exc).split())))
+        raise CatalogError("%s %s: invalid YAML: %s" % (what, path, _yaml_problem(exc)))
+    if data is None:
+        raise CatalogError("%s %s: the file is empty (no YAML content)" % (what, path))
+    return data
 
 
 # ---- ports ------------------------------------------------------------------------------------
@@ -329,8 +342,9 @@ def validate_entry(entry, index=0, features=None):
         raise CatalogError("%s.seed: the raw cells must be strings" % where)
     for applies, hardening, what in HARDENING_INVARIANTS:
         if applies(entry) and entry["hardening"] != hardening:
-            raise CatalogError("%s.hardening: %r, but %s must be %s (the vendor binds it locally or says to block it)"
-                               % (where, entry["hardening"], what, hardening))
+            raise CatalogError("%s.hardening: %s, but %s must be %s (the vendor binds it locally or says to block it)"
+                               % (where, "null" if entry["hardening"] is None else repr(entry["hardening"]), what,
+                                  hardening))
 
 
 def validate_catalog(data, features=None):
@@ -343,12 +357,13 @@ def validate_catalog(data, features=None):
     entries = data.get("entries")
     if not isinstance(entries, list) or not entries:
         raise CatalogError("catalog.entries: must be a non-empty list")
-    seen = set()
+    seen = {}
     for index, entry in enumerate(entries):
         validate_entry(entry, index, features)
         if entry["id"] in seen:
-            raise CatalogError("entries[%d].id: duplicate id %r" % (index, entry["id"]))
-        seen.add(entry["id"])
+            raise CatalogError("entries[%d](%s).id: duplicate id %r (also entries[%d])"
+                               % (index, entry["id"], entry["id"], seen[entry["id"]]))
+        seen[entry["id"]] = index
         for ref in entry["references"]:
             if ref not in seeds:
                 raise CatalogError("entries[%d](%s).references: %r is not in catalog.seeds" % (index, entry["id"], ref))
@@ -410,7 +425,12 @@ def load_catalog(path=None, features_path=None):
     cached = _CACHE.get(key)
     if cached and cached[0] == stamp:
         return cached[1]
-    features, removed = validate_features(load_yaml_file(features_path, "feature catalog"), "features")
+    try:
+        features, removed = validate_features(load_yaml_file(features_path, "feature catalog"), "features")
+    except CatalogError as exc:
+        if str(exc).startswith("feature catalog "):
+            raise
+        raise CatalogError("feature catalog %s: %s" % (features_path, exc))
     try:
         entries = validate_catalog(load_yaml_file(path, "port catalog"), features)
     except CatalogError as exc:
