@@ -167,8 +167,8 @@ def judge_listeners(records, expected, owner_patterns=None, installed=True, comp
                 else:
                     fix = "bind it to 127.0.0.1 (no vendor property is documented for its interface)"
                 add("exposed", record, item,
-                    "%s is reachable from the network but the catalog binds it to localhost: %s" % (where, fix),
-                    props)
+                    "%s (%s) listens on a non-loopback address; the vendor binds it to localhost: %s"
+                    % (where, record["process"] or "unknown process", fix), props)
     order = {"exposed": 0, "conflict": 1, "unknown_owner": 2, "not_listening": 3}
     return sorted(findings.values(), key=lambda f: (order[f["kind"]], f["protocol"], str(f["port"]).zfill(5),
                                                     f["address"] or "", f["pid"] if f["pid"] is not None else -1))

@@ -1,59 +1,95 @@
 # Copyright: safeq.hardening contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Every Windows module call in roles/*/tasks/windows*.yml fits the installed module's spec.
+"""Every Windows module call the roles make fits the installed module, as the host would receive it.
 
 Two layers:
-* static: every task file's literal option names exist and literal values fit (all roles);
-* rendered: roles/firewall/tasks/windows.yml is walked on the controller with the real templar and
-  filters for several hosts and both states (simulate_tasks.py), and every resulting module call is
-  validated, item by item, like the host would receive it.
+
+* static: every task of the roles that calls an ansible.windows/community.windows module has
+  literal option names and values the installed module accepts, under a name that is not
+  redirected or deprecated;
+* simulated: ``simulate_tasks.py`` plays harden (playbooks/harden.yml: the firewall role, then each
+  component role importing safeq.hardening.component with its data), the firewall role alone with
+  each switch, and verify, for every Windows host of inventories/example, honouring ``when``,
+  ``loop`` and ``register``; the host answers from recorded state documents
+  (tests/unit/fixtures/windows_firewall/). Every module call that reaches the host is validated item
+  by item against the installed module's spec, and what the roles decide is checked.
 """
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
-from checks import has_template, invocation_problems, iter_tasks, literal_task_problems, module_name
-from contract_support import FIREWALL_ROLE, ROOT, WINDOWS_DEFAULTS, role_defaults, run_simulation
+from checks import (
+    FIREWALL_RULE,
+    firewall_rule_problems,
+    invocation_problems,
+    iter_tasks,
+    literal_task_problems,
+    minimum_versions,
+    module_name,
+    windows_module,
+    windows_task_files,
+)
+from contract_support import (
+    BACKUP_LIST,
+    CONF_FILES,
+    FIREWALL_ONLY,
+    ROOT,
+    STALE_RULE,
+    load_fixture,
+    run_simulation,
+    scenario,
+    windows_calls,
+    windows_host,
+    with_our_rules,
+)
 
-TASK_FILES = sorted(ROOT.glob("roles/*/tasks/**/windows*.yml"))
-FIREWALL_TASK_FILES = sorted((FIREWALL_ROLE / "tasks").glob("windows*.yml"))
-EXISTING_RULES = ["SafeQ Hardening - allow-in-tcp-retired", "SafeQ Hardening - management-in-tcp",
-                  "Custom rule of the customer"]
-REGISTERS = {
-    "firewall_windows_existing": {"changed": False, "output": EXISTING_RULES, "result": {}, "error": []},
-    "firewall_windows_services": {"changed": False, "exists": True, "services": [
-        {"name": "YSoftSafeQCML", "state": "started", "start_mode": "auto"},
-        {"name": "YSoftSafeQORS", "state": "started", "start_mode": "auto"},
-        {"name": "YSoftEtcd", "state": "stopped", "start_mode": "auto"},
-    ]},
-    "firewall_windows_listeners": {"changed": False, "error": [], "result": {}, "output": [
-        '{"tcp":[{"LocalAddress":"0.0.0.0","LocalPort":19898,"OwningProcess":42}],"udp":[],'
-        '"processes":[{"Id":42,"ProcessName":"java"}]}']},
+from ansible_collections.safeq.hardening.plugins.module_utils.windows_firewall_state import (
+    WINDOWS_FIREWALL_STATE_COMMAND,
+)
+
+TASK_FILES = windows_task_files()
+EXPECTED_TASK_FILES = {
+    "roles/firewall/tasks/windows.yml", "roles/firewall/tasks/windows_broader_rules.yml",
+    "roles/firewall/tasks/windows_restore_rules.yml", "roles/component/tasks/jmx_windows.yml",
+    "roles/component/tasks/services_windows.yml", "roles/component/tasks/listeners.yml",
+    "roles/verify/tasks/firewall_windows.yml", "roles/verify/tasks/listeners.yml",
+}
+MANAGEMENT = "SafeQ Hardening - management-in-tcp"
+JAVA = "Java(TM) Platform SE binary"
+# Runs that must stop the host, by scenario kind (the task that stops it).
+STOPS = {
+    "profile_off": "Stop when the rules we add could not take effect (checked before any change)",
+    "gpo_merge_off": "Stop when the rules we add could not take effect (checked before any change)",
+    "jmx_file_missing": "Fail on a JMX configuration file that was not found",
 }
 
 
-def _scenarios(policies, states):
-    return [{"id": "%s/%s" % (host, state),
-             "vars": {"firewall_policy": policy, "firewall_state": state, "inventory_hostname": host}}
-            for host, policy in sorted(policies.items()) for state in states]
+def _kind(run_id):
+    return run_id.split("/", 1)[0]
 
 
-@pytest.fixture(scope="module")
-def simulation(sample_policies, windows_example_policies):
-    scenarios = _scenarios(sample_policies, ("present", "absent")) + _scenarios(windows_example_policies, ("present",))
-    return run_simulation("roles/firewall/tasks/windows.yml", scenarios, REGISTERS)
+def _host(run_id):
+    return run_id.split("/", 1)[1]
 
 
-def _pending_listener_filter(error):
-    return "listener_findings" in error["error"] and not (ROOT / "plugins" / "filter" / "listener_findings.py").exists()
+def _rule_calls(run):
+    return [c["args"] for c in windows_calls(run, FIREWALL_RULE)]
 
+
+def _rendered(example_plan, host):
+    return example_plan["rendered"][host]["windows"]
+
+
+# ---- static --------------------------------------------------------------------------------------
 
 def test_task_files_found():
-    assert FIREWALL_TASK_FILES, "roles/firewall/tasks/windows*.yml is missing"
-    assert set(FIREWALL_TASK_FILES) <= set(TASK_FILES)
+    found = {str(p.relative_to(ROOT)) for p in TASK_FILES}
+    assert EXPECTED_TASK_FILES <= found, sorted(EXPECTED_TASK_FILES - found)
 
 
 @pytest.mark.parametrize("path", TASK_FILES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -61,156 +97,332 @@ def test_literal_options_fit_the_module(path):
     assert literal_task_problems(path) == []
 
 
-def test_rendered_calls_fit_the_module(simulation):
-    assert simulation["invocations"], "no Windows module call was rendered"
-    problems = []
-    for call in simulation["invocations"]:
-        for problem in invocation_problems(call["module"], call["args"]):
-            problems.append("%s %s %r: %s" % (call["scenario"], call["file"], call["task"], problem))
-    assert problems == []
-
-
-def test_simulation_renders_without_errors(simulation):
-    errors = [e for e in simulation["errors"] if not _pending_listener_filter(e)]
-    assert errors == []
-
-
-def test_listener_findings_filter(simulation):
-    pending = [e for e in simulation["errors"] if _pending_listener_filter(e)]
-    if pending:
-        pytest.skip("filter safeq.hardening.listener_findings does not exist yet (lead / listener helper):"
-                    " roles/firewall/tasks/windows_listeners.yml calls it")
-
-
-def test_every_windows_module_task_was_rendered(simulation):
-    rendered = {(c["file"], c["task"]) for c in simulation["invocations"]}
-    missing = []
-    for path in FIREWALL_TASK_FILES:
-        for task in iter_tasks(yaml.safe_load(path.read_text(encoding="utf-8"))):
-            module = module_name(task) or ""
-            if module.startswith(("ansible.windows.", "community.windows.")):
-                key = (str(path.relative_to(ROOT)), task.get("name"))
-                if key not in rendered:
-                    missing.append(key)
-    assert missing == []
-
-
-def test_firewall_calls(simulation, windows_example_policies):
-    calls = [c for c in simulation["invocations"] if c["module"] == "community.windows.win_firewall_rule"]
-    by_scenario = {}
-    for call in calls:
-        by_scenario.setdefault(call["scenario"], []).append(call["args"])
-    for host in windows_example_policies:
-        args = by_scenario["%s/present" % host]
-        applied = [a for a in args if a["state"] == "present"]
-        assert applied[0]["name"] == "SafeQ Hardening - management-in-tcp", "management rule must come first"
-        removed = [a["name"] for a in args if a["state"] == "absent"]
-        # the retired rule of ours goes, the customer's rule is never touched
-        assert removed == ["SafeQ Hardening - allow-in-tcp-retired"]
-    absent = [a for s, args in by_scenario.items() if s.endswith("/absent") for a in args]
-    assert absent and all(a["state"] == "absent" and set(a) == {"name", "state"} for a in absent)
-    assert "Custom rule of the customer" not in {a["name"] for args in by_scenario.values() for a in args}
-
-
-def test_jmx_file_calls(simulation):
-    calls = [c for c in simulation["invocations"] if c["module"] == "community.windows.win_lineinfile"]
-    assert calls, "no JMX configuration file edit was rendered"
-    seen = set()
-    for call in calls:
-        args = call["args"]
-        assert args["backup"] is True
-        prop, value = args["line"].split("=", 1)
-        assert value == "127.0.0.1"
-        seen.add((prop, Path(args["path"].replace("\\", "/")).name))
-        assert args["regex"].startswith("^") and prop in args["regex"]
-    assert seen == {("dbSyncJmxNetworkInterface", "cmldb-cluster.conf"), ("crsJmxNetworkInterface", "crs.conf")}
-    stats = [c for c in simulation["invocations"] if c["module"] == "ansible.windows.win_stat"]
-    assert stats and all(c["args"]["path"].startswith("C:\\Program Files\\YSoft SafeQ 5\\") for c in stats)
-
-
-def test_controller_side_decisions(simulation, sample_policies):
-    facts = simulation["facts"]["cml1/present"]
-    # YSoftEtcd is stopped in the simulated service facts while cml1 is an etcd member
-    assert any("YSoftEtcd" in m and "stopped" in m for m in facts["firewall_windows_component_mismatch"])
-    assert facts["firewall_windows_stale"] == ["SafeQ Hardening - allow-in-tcp-retired"]
-    # the simulated listener output has JMX 19898 on 0.0.0.0: a fail finding naming the property
-    exposed = [f for f in facts["firewall_windows_listener_findings"] if f["status"] == "fail"]
-    assert [f["port"] for f in exposed] == [19898]
-    assert "cmlJmxNetworkInterface" in exposed[0]["message"]
-    system = [s["property"] for s in facts["firewall_windows_jmx"] if s["path"] is None]
-    assert system == ["cmlJmxNetworkInterface", "ldapJmxNetworkInterface"]
-    absent = simulation["facts"]["cml1/absent"]
-    assert absent["firewall_windows_stale"] == ["SafeQ Hardening - allow-in-tcp-retired",
-                                                "SafeQ Hardening - management-in-tcp"]
-    # with state absent the management rule is the very last rule removed
-    calls = [c["args"]["name"] for c in simulation["invocations"]
-             if c["scenario"] == "cml1/absent" and c["module"] == "community.windows.win_firewall_rule"]
-    assert calls[-1] == "SafeQ Hardening - management-in-tcp" and calls.count(calls[-1]) == 1
-
-
-def test_read_only_queries_are_check_mode_safe(simulation):
-    for call in simulation["invocations"]:
-        if call["module"] in ("ansible.windows.win_powershell",):
-            assert call["changed_when"] is False, call["task"]
-            assert call["check_mode"] is False, "%s must run in check mode too (read-only)" % call["task"]
-            assert "$Ansible.Changed = $false" in call["args"]["script"] or "Get-NetTCPConnection" in \
-                call["args"]["script"], call["task"]
-
-
-def test_listing_command_is_the_documented_one():
-    tasks = yaml.safe_load((FIREWALL_ROLE / "tasks" / "windows_rules.yml").read_text(encoding="utf-8"))
-    script = next(t["ansible.windows.win_powershell"]["script"] for t in tasks
-                  if "ansible.windows.win_powershell" in t)
-    docs = (ROOT / "docs" / "windows.md").read_text(encoding="utf-8")
-    for line in script.strip().splitlines():
-        assert line.strip() in docs, "docs/windows.md must show the listing command: %r" % line
-
-
-def test_listener_command_is_the_shared_one():
-    listeners = pytest.importorskip("ansible_collections.safeq.hardening.plugins.module_utils.listeners")
-    tasks = yaml.safe_load((FIREWALL_ROLE / "tasks" / "windows_listeners.yml").read_text(encoding="utf-8"))
-    script = next(t["ansible.windows.win_powershell"]["script"] for t in tasks
-                  if "ansible.windows.win_powershell" in t)
-    assert script.strip() == listeners.WINDOWS_LISTENERS_COMMAND.strip()
-
-
-def test_role_defaults_and_argument_specs_cover_the_windows_variables():
-    defaults_path = FIREWALL_ROLE / "defaults" / "main.yml"
-    specs_path = FIREWALL_ROLE / "meta" / "argument_specs.yml"
-    defaults = yaml.safe_load(defaults_path.read_text(encoding="utf-8")) if defaults_path.is_file() else {}
-    windows_only = [k for k in WINDOWS_DEFAULTS if k.startswith("firewall_windows_")]
-    if not any(k in (defaults or {}) for k in windows_only):
-        pytest.skip("roles/firewall/defaults/main.yml has no Windows variables yet (the lead adds them)")
-    missing = [k for k in WINDOWS_DEFAULTS if k not in defaults]
-    assert missing == [], "roles/firewall/defaults/main.yml lacks %s" % missing
-    assert role_defaults()["firewall_windows_profiles"]
-    if specs_path.is_file():
-        from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
-        specs = yaml.safe_load(specs_path.read_text(encoding="utf-8"))
-        options = {}
-        for entry in (specs.get("argument_specs") or {}).values():
-            options.update(entry.get("options") or {})
-        missing = [k for k in WINDOWS_DEFAULTS if k not in options]
-        assert missing == [], "roles/firewall/meta/argument_specs.yml lacks %s" % missing
-        # the role's own defaults must pass its argument spec (what validate_argument_spec does)
-        spec = {k: {key: v for key, v in options[k].items() if key != "description"} for k in WINDOWS_DEFAULTS}
-        literal = {k: v for k, v in defaults.items() if k in WINDOWS_DEFAULTS and not has_template(v)}
-        result = ArgumentSpecValidator(spec).validate(literal)
-        assert result.error_messages == []
-
-
 def test_no_templated_module_name_or_free_form_args():
     for path in TASK_FILES:
         for task in iter_tasks(yaml.safe_load(path.read_text(encoding="utf-8"))):
             module = module_name(task) or ""
-            if module.startswith(("ansible.windows.", "community.windows.")):
+            if windows_module(module):
                 args = {} if task[module] is None else task[module]
                 assert isinstance(args, dict), (path, task.get("name"))
-                assert not has_template(list(args)), (path, task.get("name"))
+                assert "{{" not in json.dumps(list(args)), (path, task.get("name"))
 
 
-# ---- the task checks bite -------------------------------------------------------------------
+# ---- the simulation --------------------------------------------------------------------------------
+
+def test_every_scenario_ran_for_every_host(simulations, windows_hosts):
+    kinds = {"first", "second", "absent", "absent_other_winrm", "drift", "profile_off", "enable_profiles",
+             "gpo_merge_off", "disable_broader", "restore_nothing_disabled", "verify"}
+    for kind in kinds:
+        assert sorted(_host(i) for i in simulations if _kind(i) == kind) == windows_hosts, kind
+    assert any(_kind(i) == "restore_broader" for i in simulations)
+
+
+def test_simulations_run_without_errors(simulations):
+    errors = {run_id: run["errors"] for run_id, run in simulations.items() if run["errors"]}
+    assert errors == {}
+
+
+def test_every_rendered_call_fits_the_installed_module(simulations):
+    minimums = minimum_versions()
+    problems, count = [], 0
+    for run_id, run in sorted(simulations.items()):
+        for call in run["calls"]:
+            count += 1
+            for problem in invocation_problems(call["module"], call["args"], minimums):
+                problems.append("%s %s %r (%s): %s" % (run_id, call["file"], call["task"], call["label"], problem))
+    assert count > 500, "too few Windows module calls were rendered (%d)" % count
+    assert problems == []
+
+
+def test_every_windows_task_is_reached_by_some_scenario(simulations):
+    reached = {(c["file"], c["task"]) for run in simulations.values() for c in run["calls"]}
+    missing = []
+    for path in TASK_FILES:
+        for task in iter_tasks(yaml.safe_load(path.read_text(encoding="utf-8"))):
+            if windows_module(module_name(task) or ""):
+                key = (str(path.relative_to(ROOT)), task.get("name"))
+                if key not in reached:
+                    missing.append(key)
+    assert missing == []
+
+
+def test_runs_stop_exactly_where_they_must(simulations, example_plan):
+    for run_id, run in sorted(simulations.items()):
+        kind = _kind(run_id)
+        expected = STOPS.get(kind)
+        if kind == "jmx_listens_everywhere":
+            policy = example_plan["policies"][_host(run_id)]
+            if any(e.get("exposure") == "fail" for e in policy["expected_listeners"]):
+                expected = "Fail on a port the vendor binds to localhost that listens on another address"
+        got = run["failed"]["task"] if run["failed"] else None
+        assert got == expected, (run_id, run["failed"])
+
+
+def test_skipped_tasks_reach_nothing(simulations):
+    for run_id, run in simulations.items():
+        # the Linux socket reader never runs on a Windows host, whatever the scenario
+        assert "List the listening sockets (Linux, read-only)" not in {e["task"] for e in run["executed"]}, run_id
+        if _kind(run_id) in ("first", "second", "verify", "absent", "drift"):
+            assert not any(c["file"].endswith(("windows_broader_rules.yml", "windows_restore_rules.yml"))
+                           for c in run["calls"]), run_id
+            assert not windows_calls(run, "ansible.windows.win_firewall"), run_id
+            assert "Turn the firewall profiles on (firewall_windows_enable_profiles)" not in {
+                e["task"] for e in run["executed"]}
+        if _kind(run_id).startswith("absent"):
+            # component roles do nothing when the firewall is being removed
+            assert {c["file"] for c in run["calls"]} == {"roles/firewall/tasks/windows.yml"}, run_id
+
+
+def test_read_only_queries_are_the_fixed_ones(simulations):
+    reads = [c for run in simulations.values() for c in windows_calls(run, "ansible.windows.win_powershell")]
+    assert reads
+    for call in reads:
+        assert call["args"] == {"script": WINDOWS_FIREWALL_STATE_COMMAND}, call["task"]
+        assert call["changed_when"] is False and call["check_mode"] is False, call["task"]
+
+
+# ---- harden: first run, second run, drift -------------------------------------------------------------
+
+def test_first_run_applies_every_rule_management_first(simulations, example_plan, windows_hosts):
+    for host in windows_hosts:
+        run = simulations["first/%s" % host]
+        applied = _rule_calls(run)
+        rendered = _rendered(example_plan, host)
+        assert applied == rendered, host
+        assert applied[0]["name"] == MANAGEMENT
+        assert len(windows_calls(run, "ansible.windows.win_powershell")) == 1
+        assert run["calls"][0]["runs_as"] == "ansible.windows.win_powershell", "the state is read before any change"
+
+
+def test_second_run_reads_once_and_changes_no_rule_the_state_shows(simulations, example_plan, windows_hosts):
+    for host in windows_hosts:
+        run = simulations["second/%s" % host]
+        audit = run["facts"]["__firewall_windows_audit"]
+        assert len(windows_calls(run, "ansible.windows.win_powershell")) == 1, host
+        assert audit["remove"] == [] and audit["blocking"] == []
+        assert {f["kind"] for f in audit["drift"]["findings"]} == {"in_sync"}, host
+        # The state query lists enabled INBOUND rules only: outbound rules are unchecked and re-applied
+        # (win_firewall_rule then reports no change). Nothing else reaches the firewall.
+        outbound = [r for r in _rendered(example_plan, host) if r["direction"] == "out"]
+        assert audit["drift"]["unchecked"] == [r["name"] for r in outbound]
+        assert _rule_calls(run) == outbound, host
+
+
+def test_second_run_of_an_in_sync_host_makes_no_firewall_rule_call(simulations, example_plan, windows_hosts):
+    in_sync = [h for h in windows_hosts if all(r["direction"] == "in" for r in _rendered(example_plan, h))]
+    assert in_sync, "inventories/example has no host whose rules the state query can all show"
+    for host in in_sync:
+        run = simulations["second/%s" % host]
+        assert run["facts"]["__firewall_windows_audit"]["apply"] == []
+        assert _rule_calls(run) == [], host
+        assert [c["runs_as"] for c in run["calls"]].count("ansible.windows.win_powershell") == 1
+
+
+def test_drift_reapplies_only_what_differs_and_removes_our_stale_rule(simulations, example_plan, windows_hosts):
+    for host in windows_hosts:
+        run = simulations["drift/%s" % host]
+        calls = _rule_calls(run)
+        outbound = [r for r in _rendered(example_plan, host) if r["direction"] == "out"]
+        assert calls == [_rendered(example_plan, host)[0]] + outbound + [{"name": STALE_RULE, "state": "absent"}], host
+
+
+def test_report_after_apply_judges_the_state_with_our_rules(simulations, windows_hosts):
+    for host in windows_hosts:
+        first = simulations["first/%s" % host]
+        audit = first["facts"]["__firewall_windows_audit"]
+        # before the apply nobody reaches the policy's ports; after it every peer does
+        assert any(f["kind"] == "peers_not_admitted" for f in audit["effective"]["findings"]), host
+        after = audit["effective_after_apply"]["findings"]
+        assert not [f for f in after if f["status"] == "fail"], host
+        assert not [m for m in first["messages"] if m["task"].startswith("Report where the firewall")], host
+
+
+# ---- absent and the management guard ---------------------------------------------------------------
+
+def test_absent_removes_our_rules_and_keeps_the_management_rule(simulations, example_plan, windows_hosts):
+    for host in windows_hosts:
+        run = simulations["absent/%s" % host]
+        calls = _rule_calls(run)
+        assert all(set(a) == {"name", "state"} and a["state"] == "absent" for a in calls), host
+        expected = [r["name"] for r in _rendered(example_plan, host)[1:]] + [STALE_RULE]
+        assert [a["name"] for a in calls] == expected, host
+        assert MANAGEMENT not in [a["name"] for a in calls]
+        kept = [m["msg"] for m in run["messages"] if m["task"].startswith("Keep the management rule")]
+        assert len(kept) == 1 and "Removing it would cut WinRM" in kept[0]
+        assert [c["runs_as"] for c in run["calls"]].count("ansible.windows.win_powershell") == 1
+        assert not [c for c in run["calls"] if c["runs_as"] not in (FIREWALL_RULE, "ansible.windows.win_powershell")]
+
+
+def test_absent_removes_the_management_rule_last_when_another_rule_admits_the_controller(simulations, windows_hosts):
+    for host in windows_hosts:
+        calls = _rule_calls(simulations["absent_other_winrm/%s" % host])
+        names = [a["name"] for a in calls]
+        assert names[-1] == MANAGEMENT and names.count(MANAGEMENT) == 1, host
+        assert all(a["state"] == "absent" for a in calls)
+
+
+# ---- switches ----------------------------------------------------------------------------------
+
+def test_profile_off_stops_before_any_change(simulations, windows_hosts):
+    for host in windows_hosts:
+        for kind in ("profile_off", "gpo_merge_off"):
+            run = simulations["%s/%s" % (kind, host)]
+            assert [c["runs_as"] for c in run["calls"]] == ["ansible.windows.win_powershell"], (kind, host)
+        assert "Domain is off" in " ".join(simulations["profile_off/%s" % host]["failed"]["msg"])
+        assert "AllowLocalFirewallRules False" in " ".join(simulations["gpo_merge_off/%s" % host]["failed"]["msg"])
+
+
+def test_enable_profiles_turns_the_profile_on_before_the_rules(simulations, example_plan, windows_hosts):
+    for host in windows_hosts:
+        run = simulations["enable_profiles/%s" % host]
+        modules = [c["runs_as"] for c in run["calls"]]
+        assert modules[:2] == ["ansible.windows.win_powershell", "ansible.windows.win_firewall"], host
+        assert run["calls"][1]["args"] == {"profiles": ["Domain"], "state": "enabled"}
+        assert _rule_calls(run) == _rendered(example_plan, host)
+
+
+def test_disable_broader_rules_backs_up_then_disables_by_display_name(simulations, windows_hosts):
+    disabled_somewhere = False
+    for host in windows_hosts:
+        run = simulations["disable_broader/%s" % host]
+        audit = run["facts"]["__firewall_windows_audit"]
+        disable = [b for b in audit["broader_rules"] if b["can_disable"]]
+        calls = [c for c in run["calls"] if c["file"].endswith("windows_broader_rules.yml")]
+        if not audit["broader_rules"]:
+            assert calls == [], host
+            continue
+        modules = [c["runs_as"] for c in calls]
+        assert modules[:3] == ["ansible.windows.win_file", "ansible.windows.win_command", "ansible.windows.win_copy"]
+        argv = calls[1]["args"]["argv"]
+        assert argv[:3] == ["netsh", "advfirewall", "export"] and argv[3].endswith(".wfw")
+        assert calls[2]["args"]["dest"] == BACKUP_LIST
+        assert json.loads(calls[2]["args"]["content"]) == disable
+        controller = [c["task"] for c in run["controller"] if c["delegate_to"] == "localhost"
+                      and c["module"] != "safeq.hardening.policy_plan"]
+        assert controller == ["Folder for the list on the controller", "Keep the list of disabled rules on the controller"]
+        names = [c["args"]["name"] for c in calls if c["runs_as"] == FIREWALL_RULE]
+        assert names == list(dict.fromkeys(b["display_name"] for b in disable)), "one call per display name"
+        assert all(c["args"] == {"name": c["args"]["name"], "enabled": False} for c in calls if c["runs_as"] == FIREWALL_RULE)
+        java = [b for b in disable if b["display_name"] == JAVA]
+        if java:
+            disabled_somewhere = True
+            # the UDP rule of the same name is disabled with it: restore must not give it the TCP protocol
+            assert java[0]["also_disables"] and "protocol" not in java[0]["restore"]
+    assert disabled_somewhere
+
+
+def test_disable_plan_reports_rules_it_must_not_touch(example_plan):
+    """win_firewall_rule changes every rule of a display name, in the local store only."""
+    from ansible_collections.safeq.hardening.plugins.plugin_utils.windows_audit import audit
+
+    host = "cml-prg-1"
+    policy, rendered = example_plan["policies"][host], _rendered(example_plan, host)
+    document = with_our_rules(load_fixture("installer_rules_cml.json"), rendered, host)
+    java = next(r for r in document["rules"] if r["DisplayName"] == JAVA and r["Protocol"] == "TCP")
+    block_twin = dict(java, Name="TCP Query User{block}java.exe", Action="Block", Profile="Public")
+    gpo_copy = dict(java, Name="{gpo-java}", DisplayName="Java (GPO)", PolicyStoreSourceType="GroupPolicy")
+
+    def entry(state, name):
+        result = audit({"output": [json.dumps(state)]}, policy, rendered)
+        return next(b for b in result["broader_rules"] if b["display_name"] == name)
+
+    plain = entry(document, JAVA)
+    assert plain["can_disable"] and plain["reason"] == ""
+    assert plain["restore"]["program"] == java["Program"] and plain["restore"]["enabled"] is True
+    twin = entry(dict(document, rules=document["rules"] + [block_twin]), JAVA)
+    assert twin["can_disable"] is False and "block rule" in twin["reason"] and twin["restore"] is None
+    gpo = entry(dict(document, rules=document["rules"] + [gpo_copy]), "Java (GPO)")
+    assert gpo["can_disable"] is False and "Group Policy" in gpo["reason"]
+
+
+def test_restore_reenables_each_rule_as_recorded(simulations, windows_hosts):
+    restored = [i for i in simulations if _kind(i) == "restore_broader"]
+    assert restored
+    for run_id in restored:
+        run = simulations[run_id]
+        modules = [c["runs_as"] for c in run["calls"] if c["file"].endswith("windows_restore_rules.yml")]
+        assert modules[:2] == ["ansible.windows.win_stat", "ansible.windows.slurp"], run_id
+        listed = json.loads(next(c for c in simulations["disable_broader/%s" % _host(run_id)]["calls"]
+                                 if c["runs_as"] == "ansible.windows.win_copy")["args"]["content"])
+        enables = [c["args"] for c in run["calls"] if c["file"].endswith("windows_restore_rules.yml")
+                   and c["runs_as"] == FIREWALL_RULE]
+        assert [a["name"] for a in enables] == list(dict.fromkeys(b["display_name"] for b in listed))
+        for args in enables:
+            assert args["enabled"] is True and args["direction"] == "in" and args["action"] == "allow"
+            assert firewall_rule_problems(args) == [], args
+    for host in windows_hosts:
+        run = simulations["restore_nothing_disabled/%s" % host]
+        restore = [c["runs_as"] for c in run["calls"] if c["file"].endswith("windows_restore_rules.yml")]
+        assert restore == ["ansible.windows.win_stat"], host
+
+
+# ---- component roles: JMX files, services, listeners ---------------------------------------------------
+
+def test_jmx_files_are_found_below_the_services_install_folders(simulations, windows_hosts, example_plan):
+    seen = set()
+    for host in windows_hosts:
+        run = simulations["first/%s" % host]
+        finds = windows_calls(run, "ansible.windows.win_find")
+        edits = windows_calls(run, "community.windows.win_lineinfile")
+        components = example_plan["policies"][host]["components"]
+        if "cml" in components:
+            [find] = finds
+            assert find["args"]["paths"][0] == "C:\\SafeQ5\\Management", "install folder of the CML services first"
+            assert find["args"]["patterns"] == ["cmldb-cluster.conf"] and find["args"]["recurse"] is True
+            assert edits[0]["args"]["path"] == CONF_FILES["cmldb-cluster.conf"]
+        if "crs" in components:
+            [find] = finds
+            assert find["args"]["paths"] == ["C:\\SafeQ5", "C:\\Program Files\\YSoft SafeQ 5"]
+            assert edits[0]["args"]["path"] == CONF_FILES["crs.conf"]
+        for edit in edits:
+            prop, value = edit["args"]["line"].split("=", 1)
+            assert value == "127.0.0.1" and edit["args"]["backup"] is True
+            assert edit["args"]["regex"].startswith("^") and prop in edit["args"]["regex"]
+            seen.add((prop, Path(edit["args"]["path"].replace("\\", "/")).name))
+        if not {"cml", "crs"} & set(components):
+            assert finds == [] and edits == [], host
+    assert seen == {("dbSyncJmxNetworkInterface", "cmldb-cluster.conf"), ("crsJmxNetworkInterface", "crs.conf")}
+
+
+def test_services_are_read_per_component_with_the_role_data(simulations, windows_hosts, example_plan):
+    for host in windows_hosts:
+        run = simulations["first/%s" % host]
+        reads = [c["args"]["name"] for c in run["calls"] if c["task"] == "Read the component's SafeQ services"]
+        expected = []
+        for component in ("cml", "ors", "crs", "ap_connector", "etcd"):  # the order of playbooks/harden.yml
+            if component in example_plan["policies"][host]["components"]:
+                data = yaml.safe_load((ROOT / "roles" / component / "defaults" / "main.yml").read_text(encoding="utf-8"))
+                expected += data["%s_services" % component]
+        assert reads == expected, host
+        assert not [m for m in run["messages"] if "disagree" in json.dumps(m["msg"])], host
+
+
+def test_missing_jmx_file_stops_or_warns(simulations):
+    stop = simulations["jmx_file_missing/cml-prg-1"]["failed"]["msg"]
+    assert "cmldb-cluster.conf not found" in stop and "cml_jmx_missing_file=warn" in stop
+    warn = simulations["jmx_file_missing_warn/cml-prg-1"]
+    assert warn["failed"] is None
+    assert not windows_calls(warn, "community.windows.win_lineinfile")
+    assert any("WARNING: not found, JMX not bound: cmldb-cluster.conf" in json.dumps(m["msg"]) for m in warn["messages"])
+
+
+def test_jmx_listening_everywhere_fails_naming_the_property(simulations):
+    message = " ".join(simulations["jmx_listens_everywhere/cml-prg-1"]["failed"]["msg"])
+    assert "tcp/19898 on 0.0.0.0" in message and "cmlJmxNetworkInterface" in message
+
+
+# ---- verify ------------------------------------------------------------------------------------------
+
+def test_verify_reads_the_state_once_and_changes_nothing(simulations, windows_hosts):
+    for host in windows_hosts:
+        run = simulations["verify/%s" % host]
+        assert [c["runs_as"] for c in run["calls"]] == ["ansible.windows.win_powershell",
+                                                         "ansible.windows.win_listen_ports_facts"], host
+        results = {r["id"]: r["status"] for r in run["facts"]["verify_host_results"]}
+        assert results["VERIFY-FIREWALL"] == "pass" and results["VERIFY-EFFECTIVE"] == "pass", host
+
+
+# ---- the checks bite ---------------------------------------------------------------------------------
 
 BROKEN_TASKS = """
 - name: Unknown option
@@ -237,6 +449,17 @@ BROKEN_TASKS = """
     path: "{{ some_path }}"
     line: a=b
     backups: true
+- name: Deprecated redirect
+  community.windows.win_firewall:
+    state: enabled
+- name: Lower-case profile name
+  ansible.windows.win_firewall:
+    profiles: [domain]
+    state: enabled
+- name: Both argv and cmd
+  ansible.windows.win_command:
+    cmd: netsh advfirewall show allprofiles
+    argv: [netsh]
 """
 
 
@@ -245,28 +468,86 @@ def test_static_checks_bite(tmp_path):
     path.write_text(BROKEN_TASKS, encoding="utf-8")
     problems = literal_task_problems(path)
     for expected in ("has no option 'port'", "direction must be one of", "localport", "use the FQCN",
-                     "missing required arguments: path", "has no option 'backups'"):
+                     "missing required arguments: path", "has no option 'backups'",
+                     "community.windows.win_firewall is redirected to ansible.windows.win_firewall",
+                     "win_firewall will be removed", "profiles must be one or more of",
+                     "mutually exclusive: _raw_params|argv|cmd"):
         assert any(expected in p for p in problems), (expected, problems)
 
 
-def test_rendered_checks_bite(tmp_path, sample_policies):
-    role = tmp_path / "roles" / "bad" / "tasks"
-    role.mkdir(parents=True)
-    (role / "windows.yml").write_text("""
+BAD_ROLE = """
 - name: Apply with a wrong value coming from a variable
   community.windows.win_firewall_rule:
     name: "{{ item.name }}"
     action: "{{ 'deny' if item.action == 'block' else item.action }}"
+    direction: "{{ item.direction }}"
     protocol: "{{ item.protocol }}"
     localport: "{{ item.localport | replace(',', ';') }}"
-  loop: "{{ rules }}"
-""", encoding="utf-8")
-    from ansible_collections.safeq.hardening.plugins.plugin_utils.render_windows import firewall_rule_args
+  loop: "{{ bad_rules }}"
+  when: item.direction == 'in'
 
-    rules = firewall_rule_args(sample_policies["cml1"])
+- name: Never runs (a false condition records nothing, however wrong its arguments)
+  community.windows.win_firewall_rule:
+    name: x
+    direction: sideways
+  when: bad_never | bool
+
+- name: Re-enable by name only (would create an allow-everything rule when the name is gone)
+  community.windows.win_firewall_rule:
+    name: "{{ bad_rules[1].name }}"
+    enabled: true
+
+- name: Python module on the Windows host
+  ansible.builtin.lineinfile:
+    path: C:\\x.conf
+    line: a=b
+  when: bad_python | bool
+"""
+
+
+def _bad_root(tmp_path):
+    role = tmp_path / "roles" / "bad" / "tasks"
+    role.mkdir(parents=True)
+    (role / "main.yml").write_text(BAD_ROLE, encoding="utf-8")
+    (tmp_path / "roles" / "bad" / "defaults").mkdir()
+    (tmp_path / "roles" / "bad" / "defaults" / "main.yml").write_text("bad_never: false\nbad_python: false\n",
+                                                                      encoding="utf-8")
     (tmp_path / ".collections").symlink_to(ROOT / ".collections")
-    result = run_simulation("roles/bad/tasks/windows.yml", [{"id": "bad", "vars": {"rules": rules}}], {},
-                            defaults={}, root=tmp_path)
-    problems = [p for c in result["invocations"] for p in invocation_problems(c["module"], c["args"])]
+    return tmp_path
+
+
+def test_rendered_checks_and_conditions_bite(tmp_path, example_plan):
+    root = _bad_root(tmp_path)
+    rules = _rendered(example_plan, "cml-prg-1")
+    base = {"host": "cml-prg-1", "play": {"roles": ["safeq.hardening.bad"]}, "windows": {},
+            "extra_vars": {"bad_rules": rules}}
+    runs = run_simulation([dict(base, id="bad"), dict(base, id="python", extra_vars=dict(
+        base["extra_vars"], bad_python=True))], root=root, inventory=str(ROOT / "inventories" / "example"))
+    run = runs["bad"]
+    assert run["errors"] == []
+    applied = [c for c in run["calls"] if c["task"].startswith("Apply")]
+    # loop with a per-item condition: only the inbound rules reach the host
+    assert [c["args"]["name"] for c in applied] == [r["name"] for r in rules if r["direction"] == "in"]
+    assert not [c for c in run["calls"] if c["task"].startswith("Never runs")]
+    problems = [p for c in run["calls"] for p in invocation_problems(c["module"], c["args"])]
     assert any("action must be one of" in p for p in problems)
-    assert any("localport" in p for p in problems)
+    assert any("localport" in p and "';'" not in p for p in problems)
+    assert any("would create an allow-everything inbound rule" in p for p in problems)
+    assert any("would run its Python code on the Windows host" in e for e in runs["python"]["errors"])
+
+
+def test_role_argument_spec_is_validated_on_entry(example_plan):
+    host = "crs-prg-1"
+    policy, rules = example_plan["policies"][host], _rendered(example_plan, host)
+    document = with_our_rules(load_fixture("clean_cml.json"), rules, host)
+    runs = run_simulation([scenario("bad_state", host, FIREWALL_ONLY, windows_host(policy, document),
+                                    {"firewall_state": "gone"})])
+    run = runs["bad_state/%s" % host]
+    assert run["failed"]["task"] == "Validating arguments against arg spec main"
+    assert "firewall_state" in run["failed"]["msg"] and run["calls"] == []
+
+
+def test_counter_of_calls_is_stable(simulations):
+    # the same host kind and scenario give the same module sequence for hosts with the same policy shape
+    first = {h: Counter(c["runs_as"] for c in simulations["first/%s" % h]["calls"]) for h in ("cml-prg-2", "cml-prg-3")}
+    assert first["cml-prg-2"] == first["cml-prg-3"]

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 HERE = Path(__file__).resolve()
-REPO_ROOT = HERE.parents[2]
-SEEDS_DIR = HERE.parents[3] / "shared" / "seeds"
+REPO_ROOT = HERE.parents[4]
+SEEDS_DIR = HERE.parents[5] / "shared" / "seeds"
 CATALOG = REPO_ROOT / "catalog" / "port_catalog.yml"
 
 SEED_000 = "000_4a548c7e37f44531.txt"
@@ -101,7 +101,7 @@ def test_seed_rows_are_distinct(seed_rows):
 
 
 def test_catalog_top_level(catalog):
-    assert catalog["schema_version"] == 1
+    assert catalog["schema_version"] == 2
     assert set(catalog["seeds"]) == {SEED_000, SEED_001}
     ids = [e["id"] for e in catalog["entries"]]
     assert len(ids) == len(set(ids)), [i for i, n in Counter(ids).items() if n > 1]

@@ -13,17 +13,12 @@ from ansible_collections.safeq.hardening.plugins.filter.windows_component_mismat
 from ansible_collections.safeq.hardening.plugins.filter.windows_firewall_rules import windows_firewall_rules
 from ansible_collections.safeq.hardening.plugins.filter.jmx_settings import jmx_settings
 from ansible_collections.safeq.hardening.plugins.plugin_utils.jmx import jmx_interface_settings
-from ansible_collections.safeq.hardening.plugins.filter.windows_stale_firewall_rules import (
-    windows_stale_firewall_rules,
-)
 from ansible_collections.safeq.hardening.plugins.plugin_utils.render_windows import (
     DESCRIPTION_MAX,
     MAX_RULES_PER_HOST,
     WindowsRenderError,
     component_mismatches,
     firewall_rule_args,
-    owned_rule_names,
-    stale_rule_names,
 )
 
 # A CML + etcd node as the policy core emits it (docs/design.md "Policy object").
@@ -208,38 +203,6 @@ def test_description_is_truncated_with_a_count():
     assert description.endswith("(+%d more)" % (80 - len(kept)))
 
 
-# ---- stale and owned rules -----------------------------------------------------------------------
-
-def test_stale_rule_names_only_touch_our_rules():
-    desired = firewall_rule_args(POLICY)
-    existing = [
-        "SafeQ Hardening - management-in-tcp",
-        "safeq hardening - deny-in-tcp-remote",         # case differs: Windows sees the same rule
-        "SafeQ Hardening - allow-in-tcp-retired",
-        "SafeQ Hardening - allow-in-tcp-retired",       # duplicates are reported once
-        "SafeQ Hardening",                              # no ' - ' separator: not ours
-        "Remote Desktop - User Mode (TCP-In)",          # the customer's rule
-        None,
-    ]
-    assert stale_rule_names(existing, desired) == ["SafeQ Hardening - allow-in-tcp-retired"]
-    assert owned_rule_names(existing) == ["SafeQ Hardening - allow-in-tcp-retired",
-                                          "SafeQ Hardening - management-in-tcp"]
-
-
-def test_state_absent_makes_every_rule_of_ours_stale():
-    absent = firewall_rule_args(POLICY, state="absent")
-    existing = ["SafeQ Hardening - management-in-tcp", "SafeQ Hardening - old", "Other"]
-    # the management rule is removed last, so WinRM stays allowed while the others go
-    assert stale_rule_names(existing, absent) == ["SafeQ Hardening - old", "SafeQ Hardening - management-in-tcp"]
-    assert stale_rule_names(existing, []) == ["SafeQ Hardening - old", "SafeQ Hardening - management-in-tcp"]
-
-
-def test_other_prefix_leaves_default_named_rules_alone():
-    desired = firewall_rule_args(POLICY, prefix="ACME")
-    existing = ["SafeQ Hardening - management-in-tcp", "ACME - gone"]
-    assert stale_rule_names(existing, desired, prefix="ACME") == ["ACME - gone"]
-
-
 # ---- services vs components ------------------------------------------------------------------
 
 def svc(name, state="started"):
@@ -267,6 +230,15 @@ def test_component_mismatches():
 FILES = {"cmldb-cluster.conf": "C:\\SafeQ\\cmldb-cluster.conf", "crs.conf": "C:\\SafeQ\\crs.conf"}
 
 
+def test_jmx_settings_per_component(catalog_entries):
+    both = jmx_interface_settings(["ors", "crs"], catalog_entries, FILES)
+    ors = jmx_interface_settings(["ors", "crs"], catalog_entries, FILES, component="ors")
+    crs = jmx_interface_settings(["ors", "crs"], catalog_entries, FILES, component="crs")
+    assert [s["property"] for s in ors] == ["orsJmxNetworkInterface"]
+    assert [s["property"] for s in crs] == ["crsJmxNetworkInterface"]
+    assert sorted(s["property"] for s in both) == sorted(s["property"] for s in ors + crs)
+
+
 def test_jmx_settings_from_the_catalog(catalog_entries):
     cml = jmx_interface_settings(["cml", "etcd"], catalog_entries, FILES)
     assert [(s["property"], s["location"], s["path"]) for s in cml] == [
@@ -291,8 +263,6 @@ def test_filters_return_the_pure_results(catalog_entries):
     assert windows_firewall_rules(POLICY) == firewall_rule_args(POLICY)
     assert windows_firewall_rules(POLICY, state="absent", profiles=("domain",)) == \
         firewall_rule_args(POLICY, state="absent")
-    assert windows_stale_firewall_rules(["SafeQ Hardening - x"], []) == ["SafeQ Hardening - x"]
-    assert windows_stale_firewall_rules(None, []) == []
     assert windows_component_mismatch([svc("YSoftSafeQCML")], ["cml"]) == []
     jmx = jmx_settings({"components": ["crs"]}, files=FILES)
     assert jmx == jmx_interface_settings(["crs"], catalog_entries, FILES)
@@ -303,8 +273,6 @@ def test_filters_return_the_pure_results(catalog_entries):
     (lambda: windows_firewall_rules(POLICY, profiles=["home"]), "profiles"),
     (lambda: windows_firewall_rules("not a policy"), "_input"),
     (lambda: windows_firewall_rules(with_rule(1, ports=[5986])), "management port"),
-    (lambda: windows_stale_firewall_rules(["x"], "not a list"), "desired"),
-    (lambda: windows_stale_firewall_rules(["x"], ["not a dict"]), "desired"),
     (lambda: windows_firewall_rules(POLICY, prefix="a|b"), "prefix"),
     (lambda: windows_component_mismatch("nope", ["cml"]), "_input"),
     (lambda: windows_component_mismatch([], None), "components"),

@@ -1,9 +1,12 @@
-"""judge_listeners (plugins/plugin_utils/evaluate.py) and the listener_judge/listener_records filters."""
+# Copyright: safeq.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""judge_listeners (plugins/plugin_utils/evaluate.py), the listener filters, and the plan's expected listeners."""
 
 from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
+from inventory_builder import Inventory
 
 from ansible_collections.safeq.hardening.plugins.filter.listener_judge import listener_judge
 from ansible_collections.safeq.hardening.plugins.filter.listener_records import listener_records
@@ -12,7 +15,7 @@ from ansible_collections.safeq.hardening.plugins.plugin_utils.evaluate import (
     interface_properties,
     judge_listeners,
 )
-from ansible_collections.safeq.hardening.plugins.plugin_utils.prerequisites import expected_listeners
+from ansible_collections.safeq.hardening.plugins.filter.listener_findings import listener_findings
 
 JMX_SETTINGS = [
     {"property": "cmlJmxServerPort", "location": "system_settings", "controls": "port", "component": None},
@@ -118,33 +121,50 @@ def test_bad_expected(expected, match):
         judge_listeners([], expected)
 
 
-def test_with_the_catalog(catalog_entries):
-    expected, unresolved = expected_listeners(catalog_entries, ["cml"], {"workstation_client", "web_status"})
+def _policy(host, group, features, **variables):
+    inv = Inventory(safeq_features=features)
+    inv.add(host, [group], "10.0.1.11", **variables)
+    return inv.plan()["policies"][host]
+
+
+def test_with_the_plan():
+    policy = _policy("cml1", "cml", ["workstation_client"])
+    expected = policy["expected_listeners"]
     ports = {(e["protocol"], p) for e in expected for p in e["ports"]}
     assert {("tcp", 80), ("tcp", 443), ("tcp", 19898), ("tcp", 9100), ("tcp", 515), ("tcp", 20222)} <= ports
     assert ("tcp", 8000) not in ports  # ORS job roaming
     assert not any(e["catalog_id"].startswith("prn-out") for e in expected)  # outbound rows are not listeners
-    assert unresolved == []
-    binds = {e["catalog_id"]: e["bind"] for e in expected}
-    # only JMX is judged by binding; RMI and Tomcat 8005 listen everywhere and are firewalled
-    assert binds["ws-jmx-cml-19898"] == "localhost"
-    assert binds["ws-tomcat-shutdown-8005"] == "any" and binds["is-rmi-20222"] == "any"
-    findings = judge_listeners([rec("0.0.0.0", 19898), rec("0.0.0.0", 9797)], expected, components=["cml"])
-    assert {(f["port"], tuple(f["properties"])) for f in findings} == {
-        (19898, ("cmlJmxNetworkInterface",)), (9797, ("dbSyncJmxNetworkInterface",))}
+    binds = {e["catalog_id"]: (e["bind"], e["exposure"]) for e in expected}
+    assert binds["ws-jmx-cml-19898"] == ("localhost", "fail")
+    assert binds["ws-tomcat-shutdown-8005"] == ("any", "warn") and binds["is-rmi-20222"] == ("any", "warn")
+    records = [rec("0.0.0.0", 19898), rec("0.0.0.0", 9797), rec("0.0.0.0", 20222), rec("127.0.0.1", 9000)]
+    findings = listener_findings(records, policy)
+    assert {(f["port"], f["status"], tuple(f["properties"])) for f in findings} == {
+        (19898, "fail", ("cmlJmxNetworkInterface",)), (9797, "fail", ("dbSyncJmxNetworkInterface",)),
+        (20222, "warn", ())}
+    # worded by what was observed: the socket and its address, not a claim about reachability
+    assert all("listens on a non-loopback address" in f["message"] for f in findings)
+    assert listener_findings([rec("127.0.0.1", 19898)], policy, passes=True)[0]["status"] == "pass"
 
 
-def test_catalog_overrides_and_symbolic_ports(catalog_entries):
-    expected, unresolved = expected_listeners(catalog_entries, ["ors"], {"ftp_passive", "near_roaming"},
-                                              {"orsJmxServerPort": 19899})
-    ports = {p for e in expected if e["catalog_id"] == "ws-jmx-ors-crs-9898" for p in e["ports"]}
+def test_plan_follows_overrides_and_leaves_symbolic_ports_out():
+    policy = _policy("ors1", "ors", ["ftp_passive"], safeq_port_overrides={"orsJmxServerPort": 19899})
+    ports = {p for e in policy["expected_listeners"] if e["catalog_id"] == "ws-jmx-ors-crs-9898" for p in e["ports"]}
     assert ports == {19899}
-    assert any("ftpPassivePorts" in u for u in unresolved) and any("nearRoamingMulticastPort" in u for u in unresolved)
-    expected, unresolved = expected_listeners(catalog_entries, ["ors"], {"ftp_passive"},
-                                              {"ftpPassivePorts": "50000-50100"})
-    ftp = [e for e in expected if e["catalog_id"] == "prn-in-ftp-passive"]
+    assert not [e for e in policy["expected_listeners"] if e["catalog_id"] == "prn-in-ftp-passive"]
+    assert [u["setting"] for u in policy["unresolved"]] == ["ftpPassivePorts"]
+    policy = _policy("ors1", "ors", ["ftp_passive"], safeq_port_overrides={"ftpPassivePorts": "50000-50100"})
+    ftp = [e for e in policy["expected_listeners"] if e["catalog_id"] == "prn-in-ftp-passive"]
     assert [(e["ports"], e["protocol"], e["bind"]) for e in ftp] == [(["50000-50100"], "tcp", "any")]
-    assert unresolved == []
+
+
+def test_component_option_keeps_each_component_to_its_ports():
+    inv = Inventory()
+    inv.add("h1", ["ors", "crs"], "10.0.1.11")
+    policy = inv.plan()["policies"]["h1"]
+    records = [rec("0.0.0.0", 9898)]
+    assert [f["properties"] for f in listener_findings(records, policy, component="crs")] == [["crsJmxNetworkInterface"]]
+    assert [f["properties"] for f in listener_findings(records, policy, component="ors")] == [["orsJmxNetworkInterface"]]
 
 
 def test_filters():
