@@ -16,9 +16,14 @@ stage() {
   if "$@"; then passed=$((passed + 1)); summary+=("ok    $name ($((SECONDS - start)) s)")
   else failed=$((failed + 1)); summary+=("FAIL  $name ($((SECONDS - start)) s)"); fi
 }
-stage "pytest (unit, contract, LDAP against a real slapd)" python -m pytest tests/unit tests/ldap -q -p no:cacheprovider
+stage "unit tests (pure core, modules in network namespaces, contract tests, Chromium report tests)" \
+  python -m pytest tests/unit -q -p no:cacheprovider
+stage "LDAP checks against a real slapd" python -m pytest tests/ldap -q -p no:cacheprovider
+stage "integration tests (ansible-playbook, ansible-runner, tarball install, execution environment)" \
+  python -m pytest tests/integration -q -p no:cacheprovider
+stage "generated docs are current" python scripts/gen_docs.py --check
 plan_out=$(mktemp -d)
-stage "plan on inventories/example" env SAFEQ_PLAN_OUTPUT_DIR="$plan_out" ansible-playbook playbooks/plan.yml -i inventories/example
+stage "plan on inventories/example" ansible-playbook playbooks/plan.yml -i inventories/example -e "safeq_output_dir=$plan_out"
 stage "ansible-lint production profile" bash scripts/gates/lint.sh
 stage "ansible-test sanity" bash scripts/gates/sanity.sh
 stage "build + galaxy-importer" bash scripts/gates/build-import.sh

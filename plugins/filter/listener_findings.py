@@ -9,7 +9,7 @@ version_added: 0.1.0
 short_description: Judge a host's listening sockets against its SafeQ policy
 description:
   - Takes the listening sockets of a host (the result of M(safeq.hardening.listening_sockets) on Linux,
-    or of the fixed C(WINDOWS_LISTENERS_COMMAND) run through M(ansible.windows.win_powershell) on Windows)
+    or of M(ansible.windows.win_listen_ports_facts) on Windows)
     and returns findings worded by what was observed (the socket and its address, not whether a
     firewall lets traffic in). A port the vendor binds to localhost (JMX, the etcd client port 2379,
     the TerminalServer port 5556 when no AP Connector uses it) that listens on another address is a

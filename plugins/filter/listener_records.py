@@ -12,13 +12,6 @@ description:
   - The registered result of M(safeq.hardening.listening_sockets) (Linux).
   - The registered result of M(ansible.windows.win_listen_ports_facts) or
     M(community.general.listen_ports_facts) (C(ansible_facts.tcp_listen) / C(udp_listen)).
-  - The registered result of M(ansible.windows.win_powershell) running this fixed command (or its
-    JSON text) -
-    C([PSCustomObject]@{ tcp = @(Get-NetTCPConnection -State Listen -ErrorAction SilentlyContinue |
-    Select-Object LocalAddress,LocalPort,OwningProcess); udp = @(Get-NetUDPEndpoint -ErrorAction
-    SilentlyContinue | Select-Object LocalAddress,LocalPort,OwningProcess); processes = @(Get-Process |
-    Select-Object Id,ProcessName) } | ConvertTo-Json -Depth 3 -Compress)
-    (the constant C(WINDOWS_LISTENERS_COMMAND) in C(plugins/module_utils/listeners.py)).
   - A list of records (returned normalised and sorted).
 options:
   _input:
@@ -28,21 +21,13 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Listening sockets of a Windows host through the fixed command
-  ansible.windows.win_powershell:
-    script: |
-      [PSCustomObject]@{
-          tcp = @(Get-NetTCPConnection -State Listen -ErrorAction SilentlyContinue | Select-Object LocalAddress,LocalPort,OwningProcess)
-          udp = @(Get-NetUDPEndpoint -ErrorAction SilentlyContinue | Select-Object LocalAddress,LocalPort,OwningProcess)
-          processes = @(Get-Process | Select-Object Id,ProcessName)
-      } | ConvertTo-Json -Depth 3 -Compress
+- name: Listening sockets of a Windows host
+  ansible.windows.win_listen_ports_facts:
   register: raw_listeners
-  changed_when: false
-  check_mode: false
 
-- name: Records
+- name: The same record shape as on Linux
   ansible.builtin.set_fact:
-    listeners: "{{ raw_listeners | safeq.hardening.listener_records }}"
+    records: "{{ raw_listeners | safeq.hardening.listener_records }}"
 """
 
 RETURN = r"""

@@ -13,13 +13,9 @@ UDP port blocks another bind just the same). Owning processes are found best eff
 mapping socket inodes to ``/proc/<pid>/fd/*`` links (``socket:[inode]``); without the
 rights to read another user's fds, ``pid``/``process`` stay None.
 
-Windows, two sources give the same records:
-
-* ``parse_listen_ports_facts``: the ``tcp_listen``/``udp_listen`` facts of the maintained
-  ``ansible.windows.win_listen_ports_facts`` module (also the Linux
-  ``community.general.listen_ports_facts`` shape).
-* ``parse_windows_command``: the JSON printed by the fixed PowerShell command
-  ``WINDOWS_LISTENERS_COMMAND`` below, run through ``ansible.windows.win_powershell``.
+Windows (``parse_listen_ports_facts``): the ``tcp_listen``/``udp_listen`` facts of the maintained
+``ansible.windows.win_listen_ports_facts`` module (also the Linux ``community.general.listen_ports_facts``
+shape).
 
 Pure Python 3 standard library; shared by modules (on the target) and plugins (controller).
 """
@@ -27,23 +23,9 @@ Pure Python 3 standard library; shared by modules (on the target) and plugins (c
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import socket
 import struct
-
-# The fixed, documented command for ansible.windows.win_powershell. It prints one JSON
-# document: {"tcp": [{LocalAddress, LocalPort, OwningProcess}], "udp": [...],
-# "processes": [{Id, ProcessName}]}. Keep in sync with roles/prerequisites/tasks/windows.yml.
-WINDOWS_LISTENERS_COMMAND = (
-    "[PSCustomObject]@{\n"
-    "    tcp = @(Get-NetTCPConnection -State Listen -ErrorAction SilentlyContinue |"
-    " Select-Object LocalAddress,LocalPort,OwningProcess)\n"
-    "    udp = @(Get-NetUDPEndpoint -ErrorAction SilentlyContinue |"
-    " Select-Object LocalAddress,LocalPort,OwningProcess)\n"
-    "    processes = @(Get-Process | Select-Object Id,ProcessName)\n"
-    "} | ConvertTo-Json -Depth 3 -Compress"
-)
 
 PROC_NET_FILES = (
     ("tcp", "ipv4", "tcp"),
@@ -223,46 +205,6 @@ def _int(value, what):
         raise ListenerParseError("%s %r is not an integer" % (what, value))
 
 
-def parse_windows_command(data):
-    """Parse the output of ``WINDOWS_LISTENERS_COMMAND``.
-
-    ``data`` may be the JSON text, the decoded dict, or a registered
-    ``ansible.windows.win_powershell`` result (its ``output`` list holds the JSON text).
-    """
-    if isinstance(data, dict) and "output" in data and not ({"tcp", "udp"} & set(data)):
-        output = data.get("output") or []
-        if not output:
-            raise ListenerParseError("win_powershell result has no output")
-        data = output[0] if len(output) == 1 else "".join(str(o) for o in output)
-    if isinstance(data, (bytes, bytearray)):
-        data = data.decode("utf-8-sig")
-    if isinstance(data, str):
-        try:
-            data = json.loads(data.lstrip("\ufeff"))
-        except ValueError as exc:
-            raise ListenerParseError("Windows listener output is not JSON: %s" % exc)
-    if not isinstance(data, dict) or not ({"tcp", "udp"} & set(data)):
-        raise ListenerParseError("Windows listener output must be an object with tcp, udp, processes")
-    names = {}
-    for proc in _as_list(data.get("processes")):
-        if isinstance(proc, dict) and proc.get("Id") is not None:
-            names[_int(proc["Id"], "process Id")] = proc.get("ProcessName")
-    records = []
-    for protocol in ("tcp", "udp"):
-        for item in _as_list(data.get(protocol)):
-            if not isinstance(item, dict):
-                raise ListenerParseError("%s entry %r is not an object" % (protocol, item))
-            address = str(item.get("LocalAddress", ""))
-            pid = item.get("OwningProcess")
-            pid = None if pid is None else _int(pid, "OwningProcess")
-            records.append({
-                "protocol": protocol, "family": address_family(address), "address": address,
-                "port": _int(item.get("LocalPort"), "LocalPort"), "pid": pid,
-                "process": names.get(pid) if pid is not None else None,
-            })
-    return sort_records(records)
-
-
 def parse_listen_ports_facts(tcp_listen=None, udp_listen=None):
     """Records from ``tcp_listen``/``udp_listen`` of win_listen_ports_facts or listen_ports_facts."""
     records = []
@@ -305,8 +247,7 @@ def normalize_records(data):
     """Accept any supported shape and return records.
 
     Supported: a list of records; a ``listening_sockets`` module result (``listeners``);
-    a win_listen_ports_facts/listen_ports_facts result (``ansible_facts.tcp_listen``...);
-    a win_powershell result of ``WINDOWS_LISTENERS_COMMAND``; its JSON text or dict.
+    a win_listen_ports_facts/listen_ports_facts result (``ansible_facts.tcp_listen``...).
     """
     if isinstance(data, list):
         for record in data:
@@ -324,4 +265,5 @@ def normalize_records(data):
         facts = data.get("ansible_facts", data)
         if isinstance(facts, dict) and ("tcp_listen" in facts or "udp_listen" in facts):
             return parse_listen_ports_facts(facts.get("tcp_listen"), facts.get("udp_listen"))
-    return parse_windows_command(data)
+    raise ListenerParseError("listener data is not a listening_sockets or win_listen_ports_facts result, nor a"
+                             " list of records")

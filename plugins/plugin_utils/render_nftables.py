@@ -24,8 +24,8 @@ ICMP_RULES = ["meta l4proto icmp accept", "meta l4proto 58 accept"]
 IGMP_RULE = "meta l4proto igmp accept"
 COMMENT_MAX_BYTES = 128
 SET_THRESHOLD = 8
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@+:/()-]*$")
-_HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@+:/()-]*\Z")
+_HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}\Z")
 _PORT_RANGE = re.compile(r"^([0-9]+)-([0-9]+)$")
 MULTICAST = ipaddress.IPv4Network("224.0.0.0/4")
 
@@ -78,6 +78,9 @@ def _address(value, field):
     return text
 
 
+_CANONICAL_LISTS = {}
+
+
 def _addresses(values, field):
     if not isinstance(values, list):
         raise RenderError("%s: must be a list of addresses" % field)
@@ -85,7 +88,23 @@ def _addresses(values, field):
         if values != ["any"]:
             raise RenderError("%s: 'any' must be the only item" % field)
         return None
-    return [_address(v, "%s[%d]" % (field, i)) for i, v in enumerate(values)]
+    key = None
+    if len(values) > SET_THRESHOLD:
+        # long lists (peer sets) recur in many hosts' policies: validate each distinct list once
+        try:
+            key = tuple(values)
+            found = _CANONICAL_LISTS.get(key)
+        except TypeError:
+            key = found = None
+        if found is not None:
+            return list(found)
+    result = []
+    for index, value in enumerate(values):
+        text = _CANONICAL.get(value) if isinstance(value, str) else None
+        result.append(text if text is not None else _address(value, "%s[%d]" % (field, index)))
+    if key is not None and len(_CANONICAL_LISTS) < 10000:
+        _CANONICAL_LISTS[key] = tuple(result)
+    return result
 
 
 def _comment(text, field):

@@ -60,7 +60,7 @@ SERVICE_COMPONENTS = {
 # The service whose absence means the inventory component is not installed on the host.
 PRIMARY_SERVICES = {"cml": "YSoftSafeQCML", "ors": "YSoftSafeQORS", "etcd": "YSoftEtcd"}
 
-_PORT_RANGE = re.compile(r"^(\d+)-(\d+)$")
+_PORT_RANGE = re.compile(r"^([0-9]+)-([0-9]+)\Z")
 
 
 class WindowsRenderError(ValueError):
@@ -72,7 +72,7 @@ class WindowsRenderError(ValueError):
 def port_token_error(token):
     """Return None when ``token`` is a port or an ``a-b`` range Windows accepts, else the reason."""
     token = str(token)
-    if token.isdigit():
+    if token.isascii() and token.isdigit():
         low = high = int(token)
     else:
         match = _PORT_RANGE.match(token)
@@ -200,6 +200,9 @@ def _port_text(ranges):
     return ",".join(tokens)
 
 
+_VALID_TOKENS = set()  # address tokens already found valid (validation parses each one)
+
+
 def _address_text(addresses, field):
     if not isinstance(addresses, list):
         raise WindowsRenderError("%s: must be a list of addresses, got %r" % (field, addresses))
@@ -207,12 +210,16 @@ def _address_text(addresses, field):
         if len(addresses) != 1:
             raise WindowsRenderError("%s: 'any' must be the only item, got %r" % (field, addresses))
         return "any"
-    tokens = []
+    tokens, seen = [], set()
     for i, address in enumerate(addresses):
-        error = address_token_error(address) if isinstance(address, str) else "%r is not a string" % (address,)
-        if error:
-            raise WindowsRenderError("%s[%d]: %s" % (field, i, error))
-        if address not in tokens:
+        if not (isinstance(address, str) and address in _VALID_TOKENS):
+            error = address_token_error(address) if isinstance(address, str) else "%r is not a string" % (address,)
+            if error:
+                raise WindowsRenderError("%s[%d]: %s" % (field, i, error))
+            if len(_VALID_TOKENS) < 200000:
+                _VALID_TOKENS.add(address)
+        if address not in seen:
+            seen.add(address)
             tokens.append(address)
     return ",".join(tokens)
 
@@ -296,7 +303,7 @@ def _rule_args(name, group, description, direction, action, protocol, ports, add
 
 
 def firewall_rule_args(policy, state="present", prefix=DEFAULT_PREFIX, group=DEFAULT_GROUP,
-                       profiles=DEFAULT_PROFILES):
+                       profiles=DEFAULT_PROFILES, cache=None):
     """Turn one host's Policy object into community.windows.win_firewall_rule argument dicts.
 
     The management rule (WinRM from policy['management']) comes first, then one rule per policy
@@ -304,6 +311,9 @@ def firewall_rule_args(policy, state="present", prefix=DEFAULT_PREFIX, group=DEF
     same names, the management rule last. Rules with an empty address list match nothing and are
     left out (an existing rule of that name is then stale and removed). Raises WindowsRenderError
     naming the field.
+
+    ``cache`` (a dict kept by the caller) shares the rendered and validated policy rules between
+    hosts whose policies share the same rules list object, as the policy core produces them.
     """
     profiles = _validate_options(state, prefix, group, profiles)
     if not isinstance(policy, dict):
@@ -336,6 +346,25 @@ def firewall_rule_args(policy, state="present", prefix=DEFAULT_PREFIX, group=DEF
     rules = policy.get("rules")
     if not isinstance(rules, list):
         raise WindowsRenderError("%s.rules: must be a list, got %r" % (where, rules))
+    # Everything below depends only on the rules, the options and the management protocol and ports.
+    key = (id(rules), prefix, group, tuple(profiles), mgmt_protocol, tuple(mgmt_ranges))
+    found = cache.get(key) if cache is not None else None
+    if found is not None and found[0] is rules:
+        result.extend(dict(args, profiles=list(args["profiles"])) for args in found[1])
+    else:
+        result.extend(_policy_rules_args(rules, where, group, prefix, profiles, mgmt_protocol, mgmt_ranges))
+        _check_rule_texts(result, where)
+        if cache is not None:
+            cache[key] = (rules, [dict(args, profiles=list(args["profiles"])) for args in result[1:]])
+    if state == "absent":
+        # removal order: the management rule last, so WinRM stays open while the rest goes
+        return [{"name": args["name"], "state": "absent"} for args in result[1:] + result[:1]]
+    return result
+
+
+def _policy_rules_args(rules, where, group, prefix, profiles, mgmt_protocol, mgmt_ranges):
+    """win_firewall_rule arguments of the policy rules (the management rule excluded), validated."""
+    result = []
     for index, rule in enumerate(rules):
         field = "%s.rules[%d]" % (where, index)
         if not isinstance(rule, dict):
@@ -388,7 +417,11 @@ def firewall_rule_args(policy, state="present", prefix=DEFAULT_PREFIX, group=DEF
             "in" if direction == "inbound" else "out", "block" if action == "deny" else "allow",
             protocol, _port_text(ranges), remote, profiles, remote_ports, local,
         ))
+    return result
 
+
+def _check_rule_texts(result, where):
+    """Names and descriptions Windows accepts, 'all' not used, no two names equal for Windows."""
     seen = {}
     for args in result:
         _check_text(args["name"], NAME_MAX, "%s rule name" % where)
@@ -400,10 +433,6 @@ def firewall_rule_args(policy, state="present", prefix=DEFAULT_PREFIX, group=DEF
             raise WindowsRenderError("%s: rule names %r and %r are the same for Windows (names are matched"
                                      " case-insensitively); rename the policy rule" % (where, seen[key], args["name"]))
         seen[key] = args["name"]
-    if state == "absent":
-        # removal order: the management rule last, so WinRM stays open while the rest goes
-        return [{"name": args["name"], "state": "absent"} for args in result[1:] + result[:1]]
-    return result
 
 
 def owned_rule_names(existing, prefix=DEFAULT_PREFIX):

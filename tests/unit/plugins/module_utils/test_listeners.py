@@ -190,56 +190,6 @@ def test_fake_proc_root_with_owner(tmp_path):
 
 # ---- Windows ----------------------------------------------------------------------------------
 
-# What WINDOWS_LISTENERS_COMMAND prints on a SafeQ CML (Windows Server 2019, PowerShell 5.1).
-WINDOWS_JSON = json.dumps({
-    "tcp": [
-        {"LocalAddress": "::", "LocalPort": 5985, "OwningProcess": 4},
-        {"LocalAddress": "0.0.0.0", "LocalPort": 80, "OwningProcess": 4},
-        {"LocalAddress": "0.0.0.0", "LocalPort": 443, "OwningProcess": 3120},
-        {"LocalAddress": "127.0.0.1", "LocalPort": 19898, "OwningProcess": 3120},
-        {"LocalAddress": "0.0.0.0", "LocalPort": 9000, "OwningProcess": 3120},
-        {"LocalAddress": "10.10.1.11", "LocalPort": 139, "OwningProcess": 4},
-        {"LocalAddress": "0.0.0.0", "LocalPort": 135, "OwningProcess": 912},
-    ],
-    "udp": {"LocalAddress": "0.0.0.0", "LocalPort": 37, "OwningProcess": 3120},  # one item: no array
-    "processes": [
-        {"Id": 4, "ProcessName": "System"},
-        {"Id": 912, "ProcessName": "svchost"},
-        {"Id": 3120, "ProcessName": "java"},
-        {"Id": 0, "ProcessName": "Idle"},
-    ],
-}, separators=(",", ":"))
-
-
-def test_parse_windows_command_json():
-    records = L.parse_windows_command("\ufeff" + WINDOWS_JSON)
-    assert len(records) == 8
-    assert _find(records, "tcp", "0.0.0.0", 80)[0]["process"] == "System"
-    assert _find(records, "tcp", "127.0.0.1", 19898)[0] == {
-        "protocol": "tcp", "family": "ipv4", "address": "127.0.0.1", "port": 19898, "pid": 3120, "process": "java"}
-    assert _find(records, "udp", "0.0.0.0", 37)[0]["pid"] == 3120
-    assert _find(records, "tcp", "::", 5985)[0]["family"] == "ipv6"
-
-
-def test_parse_windows_command_from_win_powershell_result():
-    registered = {"changed": False, "failed": False, "output": [WINDOWS_JSON], "error": [], "host_out": "",
-                  "host_err": "", "result": {}}
-    assert L.normalize_records(registered) == L.parse_windows_command(WINDOWS_JSON)
-
-
-def test_parse_windows_command_empty_sections():
-    records = L.parse_windows_command('{"tcp":[],"udp":null,"processes":[]}')
-    assert records == []
-
-
-@pytest.mark.parametrize("bad", ["not json", '{"processes": []}', "[1, 2]",
-                                 '{"tcp": [{"LocalAddress": "::", "LocalPort": "x", "OwningProcess": 1}]}',
-                                 {"output": []}])
-def test_parse_windows_command_rejects(bad):
-    with pytest.raises(L.ListenerParseError):
-        L.normalize_records(bad)
-
-
 def test_listen_ports_facts_shape():
     registered = {"changed": False, "ansible_facts": {
         "tcp_listen": [{"address": "0.0.0.0", "name": "java.exe", "pid": 3120, "port": 443, "protocol": "tcp",
@@ -258,13 +208,3 @@ def test_module_result_and_record_list():
         {"protocol": "tcp", "family": "ipv4", "address": "127.0.0.1", "port": 80, "pid": None, "process": None}]
     with pytest.raises(L.ListenerParseError):
         L.normalize_records([{"port": 1}])
-
-
-def test_windows_command_constant_is_the_documented_one():
-    text = (ROOT / "plugins" / "filter" / "listener_records.py").read_text()
-    for cmdlet in ("Get-NetTCPConnection -State Listen", "Get-NetUDPEndpoint", "Get-Process | Select-Object Id,ProcessName",
-                   "ConvertTo-Json -Depth 3 -Compress"):
-        assert cmdlet in L.WINDOWS_LISTENERS_COMMAND and cmdlet in text
-    role = (ROOT / "roles" / "prerequisites" / "tasks" / "gather_windows.yml").read_text()
-    block = "\n".join("      " + line for line in L.WINDOWS_LISTENERS_COMMAND.splitlines())
-    assert block in role
