@@ -61,7 +61,7 @@ def content_table():
             if not line.startswith("# ") or line.startswith("#   "):
                 break
             header.append(line[2:].strip())
-        summary = " ".join(header).split(". ")[0].rstrip(".")
+        summary = " ".join(header).split(". ", 1)[0].rstrip(".")
         rows.append("| playbook | `safeq.hardening.%s` | %s |" % (path.stem, _cell(summary)))
     return "\n".join(rows) + "\n"
 
@@ -115,8 +115,8 @@ def inventory_doc():
     for name, item in spec["variables"].items():
         default = item.get("default", "")
         kind = item["type"] + (" (%s)" % ", ".join(item["choices"]) if item.get("choices") else "")
-        out.append("| `%s` | %s | %s | %s |" % (name, kind, "`%s`" % (default,) if default != "" else "",
-                                                 _cell(item["description"])))
+        shown = "`%s`" % (default,) if default != "" else ""
+        out.append("| `%s` | %s | %s | %s |" % (name, kind, shown, _cell(item["description"])))
     out += ["", "Types:", ""]
     types = ("ipv4_address", "ipv4_networks", "name", "port", "features", "port_overrides", "choice")
     comments = [line.strip("# ").strip() for line in (ROOT / "catalog" / "inventory.yml").read_text().splitlines()

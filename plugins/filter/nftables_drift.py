@@ -8,7 +8,9 @@ author: SafeQ Hardening Maintainers (@safeq-hardening)
 version_added: 0.1.0
 short_description: Judge a Linux host's nftables table against what was applied and what the policy wants now
 description:
-  - Takes the result of M(safeq.hardening.nftables_table_info) and the host's expected table script (from M(safeq.hardening.policy_plan)) and returns findings - the table missing, the policy changed since the last apply, rules removed or added since the apply (named by their comments).
+  - Takes the result of M(safeq.hardening.nftables_table_info) and the host's expected table script
+    (from M(safeq.hardening.policy_plan)) and returns findings - the table missing, the policy changed
+    since the last apply, rules removed or added since the apply (named by their comments).
 options:
   _input:
     description: The registered M(safeq.hardening.nftables_table_info) result.

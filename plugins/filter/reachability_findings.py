@@ -8,7 +8,9 @@ author: SafeQ Hardening Maintainers (@safeq-hardening)
 version_added: 0.1.0
 short_description: Judge probe results against a SafeQ host's policy
 description:
-  - Takes the result of M(safeq.hardening.port_probe) against the host and decides, for the source address the probe host used, which ports must answer (an allow rule admits the source) and which must not (a deny rule, or no allow rule admits it); returns findings naming each mismatch.
+  - Takes the result of M(safeq.hardening.port_probe) against the host and decides, for the source
+    address the probe host used, which ports must answer (an allow rule admits the source) and which
+    must not (a deny rule, or no allow rule admits it); returns findings naming each mismatch.
 options:
   _input:
     description: The registered M(safeq.hardening.port_probe) result.

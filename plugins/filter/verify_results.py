@@ -8,7 +8,10 @@ author: SafeQ Hardening Maintainers (@safeq-hardening)
 version_added: 0.1.0
 short_description: One verify check result per check for a host (report format)
 description:
-  - Turns the findings of each verify check (C(VERIFY-FIREWALL), C(VERIFY-EFFECTIVE), C(VERIFY-LISTENERS), C(VERIFY-REACHABILITY)) into check results C({id, item, title, status, evidence, remediation, mandatory, host, platform, findings}) for the run report; a check given as null is left out.
+  - Turns the findings of each verify check (C(VERIFY-FIREWALL), C(VERIFY-EFFECTIVE), C(VERIFY-
+    LISTENERS), C(VERIFY-REACHABILITY)) into check results C({id, item, title, status, evidence,
+    remediation, mandatory, host, platform, findings}) for the run report; a check given as null is left
+    out.
 options:
   _input:
     description: The host name.

@@ -92,7 +92,7 @@ def windows_install_dirs(service_results, roots=None, levels=2):
             path = str(service.get("path") or "").strip()
             if not path:
                 continue
-            exe = path[1:path.index('"', 1)] if path.startswith('"') and '"' in path[1:] else path.split(" -")[0].split(" //")[0]
+            exe = path[1:path.index('"', 1)] if path.startswith('"') and '"' in path[1:] else path.split(" -", 1)[0].split(" //", 1)[0]
             folder = ntpath.dirname(exe)
             for _level in range(levels):
                 parent = ntpath.dirname(folder)

@@ -406,7 +406,7 @@ class FakeController:
                     return self._reply(401, {"detail": "Authentication credentials were not provided."})
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}") if length else {}
-                path, _, query = self.path.partition("?")
+                path, _sep, query = self.path.partition("?")
                 status, payload = controller.handle(self.command, path, query, body)
                 return self._reply(status, payload)
 

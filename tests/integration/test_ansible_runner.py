@@ -19,7 +19,6 @@ import copy
 import json
 from pathlib import Path
 
-import ansible_runner  # noqa: F401 - ansible-runner 2.4 is required (requirements-dev.txt); fail loudly without it
 import pytest
 import yaml
 from runner_support import (

@@ -347,9 +347,9 @@ def awx_answer_errors(item, value):
             return ["shorter than min"]
         if item.get("max") not in ("", None) and len(value) > int(item["max"]):
             return ["longer than max"]
-    elif qtype == "integer" and type(value) is not int:
+    elif qtype == "integer" and (not isinstance(value, int) or isinstance(value, bool)):
         return ["not an integer"]
-    elif qtype == "float" and type(value) not in (float, int):
+    elif qtype == "float" and (not isinstance(value, (float, int)) or isinstance(value, bool)):
         return ["not a number"]
     elif qtype == "multiplechoice":
         choices = item["choices"] if isinstance(item["choices"], list) else item["choices"].splitlines()

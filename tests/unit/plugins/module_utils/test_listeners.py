@@ -8,11 +8,8 @@ exactly those with this process as owner. The Windows parsers get realistic JSON
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest

@@ -191,9 +191,9 @@ def test_payment_machine_rows_listed_not_enforced():
     inv = standard(features=["payment_system"], safeq_payment_servers=["10.9.0.60"],
                    safeq_payment_machine_networks=["10.102.0.0/24"])
     plan = inv.plan()
+    names = {4196: "mgmt-4196", 4197: "mgmt-ssl-4197", 4198: "main-4198", 4199: "main-ssl-4199"}
     for port in (4196, 4197, 4198, 4199):
-        rows = flows_of(plan, "oth-payment-%s" % {4196: "mgmt-4196", 4197: "mgmt-ssl-4197", 4198: "main-4198",
-                                                   4199: "main-ssl-4199"}[port])
+        rows = flows_of(plan, "oth-payment-%s" % names[port])
         assert len(rows) == 1 and rows[0]["enforced"] is False and rows[0]["ports"] == [port]
         assert rows[0]["source"]["addresses"] == ["10.102.0.0/24"] and rows[0]["destination"]["addresses"] == ["10.9.0.60"]
 
