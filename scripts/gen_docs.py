@@ -176,8 +176,12 @@ def properties_doc():
 
 
 def _plan(name):
-    sys.path.insert(0, str(ROOT / "tests" / "unit"))
-    from conftest import load_inventory
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("safeq_unit_fixtures", ROOT / "tests" / "unit" / "conftest.py")
+    fixtures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fixtures)
+    load_inventory = fixtures.load_inventory
 
     from ansible_collections.safeq.hardening.plugins.plugin_utils.plan import compute_plan
 

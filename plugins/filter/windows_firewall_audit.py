@@ -13,10 +13,13 @@ description:
     documented semantics (block beats allow, any matching allow admits, profiles, local policy merge,
     loopback exemption, program and service rules).
   - Returns C(blocking) (host findings that make every rule moot - a profile off, local rules ignored),
-    C(effective) (who can really reach each policy port, naming the rules that are too broad),
-    C(drift) (our rules missing, changed or extra), C(apply) and C(remove) (rule names for harden),
-    C(broader_rules) (other rules that admit beyond the policy), and
-    C(management_kept_without_ours) (whether another rule still admits the controller to the management port).
+    C(effective) (who can really reach each policy port now, naming the rules that are too broad),
+    C(effective_after_apply) (the same once our desired rules replace ours; what harden reports after
+    its change), C(drift) (our rules missing, changed or extra), C(apply) and C(remove) (rule names for
+    harden), C(broader_rules) (other rules that admit beyond the policy once ours are applied; each with
+    C(can_disable), C(reason), C(also_disables) and C(restore), the win_firewall_rule arguments that
+    re-enable it as recorded), and C(management_kept_without_ours) (whether another rule still admits the
+    controller to the management port).
 options:
   _input:
     description: The registered win_powershell result (or its JSON text).
@@ -49,7 +52,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: C(blocking), C(profiles_disabled), C(effective), C(drift), C(apply), C(remove), C(broader_rules), C(management_kept_without_ours), C(management_message).
+  description:
+    - C(blocking), C(profiles_disabled), C(effective), C(effective_after_apply), C(drift), C(apply), C(remove),
+      C(broader_rules), C(management_kept_without_ours), C(management_message).
   type: dict
 """
 

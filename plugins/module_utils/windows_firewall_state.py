@@ -11,7 +11,7 @@ Document printed by the query (keys exactly as written; lists may arrive as a si
 some other tool produced the document, ``parse_state`` accepts both)::
 
     {
-      "version": 1,
+      "version": 2,
       "computer": "CML-PRG-1",
       "profiles": [                                  # Get-NetFirewallProfile -PolicyStore ActiveStore
         {"Name": "Domain", "Enabled": "True", "DefaultInboundAction": "Block",
@@ -22,7 +22,7 @@ some other tool produced the document, ``parse_state`` accepts both)::
       "connection_profiles": [                       # Get-NetConnectionProfile
         {"InterfaceAlias": "Ethernet0", "InterfaceIndex": 4, "NetworkCategory": "DomainAuthenticated"}
       ],
-      "rules": [              # Get-NetFirewallRule -PolicyStore ActiveStore -Enabled True -Direction Inbound
+      "rules": [              # Get-NetFirewallRule -PolicyStore ActiveStore -Enabled True: the inbound rules and (version 2) the outbound rules of group "SafeQ Hardening"
         {"Name": "{0F5C...}", "DisplayName": "...", "Group": "...", "DisplayGroup": "...",
          "Enabled": "True", "Direction": "Inbound", "Action": "Allow", "Profile": "Any",
          "PolicyStoreSourceType": "Local", "PolicyStoreSource": "PersistentStore",
@@ -94,6 +94,7 @@ import json
 import re
 
 STATE_FORMAT = "safeq.hardening.windows_firewall_state/1"
+OUR_GROUP = "SafeQ Hardening"
 PROFILE_NAMES = ("domain", "private", "public")
 
 # The fixed, read-only query. Filters are fetched once with -All and joined to the rules by
@@ -113,7 +114,8 @@ $addressFilters = Get-FilterIndex (Get-NetFirewallAddressFilter -All -PolicyStor
 $applicationFilters = Get-FilterIndex (Get-NetFirewallApplicationFilter -All -PolicyStore ActiveStore)
 $serviceFilters = Get-FilterIndex (Get-NetFirewallServiceFilter -All -PolicyStore ActiveStore)
 $securityFilters = Get-FilterIndex (Get-NetFirewallSecurityFilter -All -PolicyStore ActiveStore)
-$rules = @(Get-NetFirewallRule -PolicyStore ActiveStore -Enabled True -Direction Inbound -ErrorAction SilentlyContinue |
+$rules = @(Get-NetFirewallRule -PolicyStore ActiveStore -Enabled True -ErrorAction SilentlyContinue |
+    Where-Object { [string]$_.Direction -eq 'Inbound' -or [string]$_.Group -eq 'SafeQ Hardening' } |
     ForEach-Object {
         $id = [string]$_.InstanceID
         $port = $portFilters[$id]
@@ -184,7 +186,7 @@ $processes = @(Get-CimInstance -ClassName Win32_Process | Where-Object { $owners
 $services = @(Get-CimInstance -ClassName Win32_Service | Where-Object { $owners.ContainsKey([int]$_.ProcessId) } |
     ForEach-Object { [ordered]@{ Name = [string]$_.Name; ProcessId = [int]$_.ProcessId } })
 [ordered]@{
-    version = 1
+    version = 2
     computer = [string]$env:COMPUTERNAME
     profiles = $profiles
     connection_profiles = $connectionProfiles
@@ -630,6 +632,8 @@ def parse_state(document):
     active = sorted({c["profile"] for c in connection_profiles}, key=PROFILE_NAMES.index)
     return {
         "format": STATE_FORMAT,
+        # version 2 also lists the enabled outbound rules of the group "SafeQ Hardening"
+        "outbound_group": OUR_GROUP if _int(_get(document, "version", 1), "version") >= 2 else None,
         "computer": _text(_get(document, "computer")),
         "profiles": profiles,
         "active_profiles": active,

@@ -23,11 +23,21 @@ def _option_spec(option):
     return spec
 
 
+def plain(value):
+    """Plain dicts and lists of Ansible's lazy containers (validation deep-copies its input, and copying a
+    lazy container copies the variables it is bound to). Other mappings (hostvars) are left alone."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
 def validate_arguments(documentation, arguments, plugin_name):
     """Validate ``arguments`` against DOCUMENTATION; return the validated parameters or raise ValueError."""
     validator = ArgumentSpecValidator(spec_from_documentation(documentation))
     # an option passed as None means "not given": its default applies and choices are not checked
-    result = validator.validate({k: v for k, v in arguments.items() if v is not None})
+    result = validator.validate({k: plain(v) for k, v in arguments.items() if v is not None})
     if result.error_messages:
         raise ValueError("%s: %s" % (plugin_name, "; ".join(result.error_messages)))
     return result.validated_parameters

@@ -1186,7 +1186,7 @@ def drift(desired_rule_args, state, group=DEFAULT_GROUP, prefix=DEFAULT_PREFIX):
     """Compare our rules in ``state`` with the desired ``win_firewall_rule`` argument dicts.
 
     Our rules are the state rules of ``group`` whose display name starts with ``<prefix> - ``.
-    The state lists enabled inbound rules only, so outbound desired rules are returned under
+    A state document of version 1 lists enabled inbound rules only: outbound desired rules are then returned under
     ``unchecked`` and a desired rule that is disabled on the host shows as missing.
 
     Returns ``{"findings": [...], "unchecked": [names], "summary": {...}}``; kinds: ``missing``
@@ -1197,9 +1197,10 @@ def drift(desired_rule_args, state, group=DEFAULT_GROUP, prefix=DEFAULT_PREFIX):
     if not isinstance(desired_rule_args, list):
         raise EvaluationError("desired_rule_args: must be a list of win_firewall_rule argument dicts")
     mark = (prefix + NAME_SEPARATOR).lower()
-    inbound = [r for r in state["rules"] if r["direction"] == "inbound" and r["enabled"]]
+    outbound_read = (state.get("outbound_group") or "").lower() == group.lower()
+    listed = [r for r in state["rules"] if r["enabled"] and (r["direction"] == "inbound" or outbound_read)]
     by_name = {}
-    for rule in inbound:
+    for rule in listed:
         if rule["display_name"].lower().startswith(mark):
             by_name.setdefault(rule["display_name"].lower(), []).append(rule)
     findings, unchecked, expected = [], [], set()
@@ -1210,7 +1211,7 @@ def drift(desired_rule_args, state, group=DEFAULT_GROUP, prefix=DEFAULT_PREFIX):
         base = {"protocol": args.get("protocol"), "port": args.get("localport"), "rule": name, "rules": [name]}
         if args.get("state", "present") == "absent":
             continue
-        if args.get("direction", "in") != "in":
+        if args.get("direction", "in") != "in" and not outbound_read:
             unchecked.append(name)
             continue
         expected.add(key)
@@ -1223,7 +1224,7 @@ def drift(desired_rule_args, state, group=DEFAULT_GROUP, prefix=DEFAULT_PREFIX):
             continue
         if not actual:
             findings.append(dict(base, status="fail", kind="missing",
-                                 message="rule '%s' is not among the enabled inbound rules of the active store "
+                                 message="rule '%s' is not among the enabled rules of the active store "
                                          "(missing or disabled)" % name))
             continue
         if len(actual) > 1:

@@ -23,6 +23,8 @@ CHECKS = {
                             "Compare the firewall with the policy; run harden."),
 }
 STATUS_ORDER = {"pass": 0, "warn": 1, "fail": 2}
+REPORT_SCHEMA = "safeq.hardening.verify/v1"
+REPORT_TITLE = "SafeQ verification report"
 _COMMENT = re.compile(r'comment "([^"]*)"')
 _HANDLE = re.compile(r"\s+# handle \d+$")
 MAX_RANGE_PROBES = 3
@@ -150,6 +152,8 @@ def reachability_plan(policy, source, max_ports=64):
     mgmt_port = management["ports"][0]
     if "any" in management["addresses"] or addr.contains(addr.intervals_of(management["addresses"]), source_int):
         verdicts[mgmt_port] = ("reachable", "management port")
+    else:
+        verdicts[mgmt_port] = ("blocked", "management port: allowed only from %s" % ", ".join(management["addresses"]))
     plan = [{"port": port, "expect": expect, "reason": reason} for port, (expect, reason) in sorted(verdicts.items())]
     blocked = [p for p in plan if p["expect"] == "blocked"]
     reachable = [p for p in plan if p["expect"] == "reachable"]
@@ -225,7 +229,7 @@ def verify_report_files(hosts, results, generated):
         if not isinstance(items, list) or not items:
             items = [connect_result(host)]
         host_results[host] = [{k: v for k, v in item.items() if k != "findings"} for item in items]
-    built = report.build_run_report(host_results, [], generated, schema=report.VERIFY_SCHEMA)
-    files = report.report_files(built, run_name="verify")
-    files["verify.html"] = render_html.check_report_html(built)
+    built = report.build_run_report(host_results, [], generated, schema=REPORT_SCHEMA)
+    files = report.report_files(built, run_name="verify", title=REPORT_TITLE)
+    files["verify.html"] = render_html.check_report_html(built, title=REPORT_TITLE)
     return built, files, report.stats_summary(built)

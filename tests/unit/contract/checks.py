@@ -149,12 +149,12 @@ def firewall_rule_problems(args):
     return problems
 
 
-def invocation_problems(module, args, minimums=None):
+def invocation_problems(module, args, minimums=None, routing=True):
     """Problems of a rendered Windows module call (``module`` as written in the task)."""
     target = windows_module(module) or module
     if not isinstance(args, dict):
         return ["%s: arguments must be a mapping, got %r" % (module, args)]
-    problems = routing_problems(target) + version_problems(target, args, minimums)
+    problems = (routing_problems(target) if routing else []) + version_problems(target, args, minimums)
     try:
         resolved = resolve_module(target)[0]
     except ModuleDocError:
@@ -227,5 +227,5 @@ def literal_task_problems(path):
             elif not has_template(value):
                 problems += ["%s: %s" % (where, e) for e in option_errors(resolved, name, value)]
         if not has_template(args):
-            problems += ["%s: %s" % (where, e) for e in invocation_problems(module, args)]
+            problems += ["%s: %s" % (where, e) for e in invocation_problems(module, args, routing=False)]
     return problems

@@ -113,14 +113,15 @@ def windows_address(token):
 
 
 def recorded_rules(rule_args):
-    """Our enabled inbound rules as the state query prints them after win_firewall_rule applied them."""
+    """Our enabled rules as the state query (version 2) prints them after win_firewall_rule applied them."""
     rules = []
     for args in rule_args:
-        if args.get("direction") != "in" or args.get("state", "present") != "present":
+        if args.get("state", "present") != "present":
             continue
         rules.append({
             "Name": "{%s}" % args["name"], "DisplayName": args["name"], "Group": args["group"],
-            "DisplayGroup": args["group"], "Enabled": "True", "Direction": "Inbound",
+            "DisplayGroup": args["group"], "Enabled": "True",
+            "Direction": "Inbound" if args.get("direction") == "in" else "Outbound",
             "Action": args["action"].capitalize(),
             "Profile": "Any" if sorted(args["profiles"]) == ["domain", "private", "public"]
             else ", ".join(p.capitalize() for p in args["profiles"]),
@@ -139,6 +140,7 @@ def without_our_rules(document, host=None):
     """The document as before the first run: no rule of our group."""
     document = copy.deepcopy(document)
     document["rules"] = [r for r in document["rules"] if r.get("Group") != OUR_GROUP]
+    document["version"] = 2  # the query lists our group's outbound rules too
     if host:
         document["computer"] = host.upper()
     return document
@@ -192,7 +194,7 @@ def healthy_listeners(policy, jmx_everywhere=False):
     for index, entry in enumerate(policy["expected_listeners"]):
         local = entry.get("exposure") == "fail" and not jmx_everywhere
         for port in entry["ports"]:
-            first = int(str(port).split("-")[0])
+            first = int(str(port).split("-", maxsplit=1)[0])
             record = {"address": "127.0.0.1" if local else "0.0.0.0", "port": first, "pid": 4000 + index,
                       "name": "java", "protocol": entry["protocol"]}
             (tcp if entry["protocol"] == "tcp" else udp).append(record)

@@ -86,26 +86,34 @@ def version_tuple(text):
     return tuple(int(part) for part in re.findall(r"\d+", str(text))[:3])
 
 
+@functools.lru_cache(maxsize=None)
+def _module_routing(collection):
+    """The ``plugin_routing.modules`` mapping of an installed collection's meta/runtime.yml (JSON text)."""
+    runtime = collection_root(collection) / "meta" / "runtime.yml"
+    routing = {}
+    if runtime.is_file():
+        routing = ((yaml.safe_load(runtime.read_text(encoding="utf-8")) or {}).get("plugin_routing") or {})
+    return json.dumps(routing.get("modules") or {})
+
+
 def resolve_module(fqcn, _seen=None):
     """(fqcn, doc path (.py or .yml sidecar), .ps1 path or None, deprecation or None) after plugin routing."""
-    _seen = _seen or set()
+    if _seen is None:
+        return _resolve_cached(fqcn)
     if fqcn in _seen:
         raise ModuleDocError("routing loop for %s" % fqcn)
     _seen.add(fqcn)
     namespace, name, module = fqcn.split(".")
-    root = collection_root("%s.%s" % (namespace, name))
-    deprecation = None
-    runtime = root / "meta" / "runtime.yml"
-    if runtime.is_file():
-        routing = ((yaml.safe_load(runtime.read_text(encoding="utf-8")) or {}).get("plugin_routing") or {})
-        entry = (routing.get("modules") or {}).get(module) or {}
-        if "tombstone" in entry:
-            raise ModuleDocError("%s is removed (tombstone): %s" % (fqcn, entry["tombstone"]))
-        if "redirect" in entry:
-            target = resolve_module(entry["redirect"], _seen)
-            # keep the deprecation of the name that was called: it is the one that will disappear
-            return target[0], target[1], target[2], entry.get("deprecation") or target[3]
-        deprecation = entry.get("deprecation")
+    collection = "%s.%s" % (namespace, name)
+    root = collection_root(collection)
+    entry = json.loads(_module_routing(collection)).get(module) or {}
+    if "tombstone" in entry:
+        raise ModuleDocError("%s is removed (tombstone): %s" % (fqcn, entry["tombstone"]))
+    if "redirect" in entry:
+        target = resolve_module(entry["redirect"], _seen)
+        # keep the deprecation of the name that was called: it is the one that will disappear
+        return target[0], target[1], target[2], entry.get("deprecation") or target[3]
+    deprecation = entry.get("deprecation")
     for suffix in (".py", ".yml", ".yaml"):
         doc_path = root / "plugins" / "modules" / (module + suffix)
         if doc_path.is_file():
@@ -114,6 +122,11 @@ def resolve_module(fqcn, _seen=None):
         raise ModuleDocError("%s: no documentation sidecar (.py/.yml) in %s" % (fqcn, root / "plugins" / "modules"))
     ps1 = root / "plugins" / "modules" / ("%s.ps1" % module)
     return fqcn, doc_path, (ps1 if ps1.is_file() else None), deprecation
+
+
+@functools.lru_cache(maxsize=None)
+def _resolve_cached(fqcn):
+    return resolve_module(fqcn, set())
 
 
 @functools.lru_cache(maxsize=None)
@@ -382,13 +395,18 @@ def spec_source(fqcn):
 
 def module_spec(fqcn):
     """(argument_spec, constraints) of an installed module: the .ps1's Ansible.Basic spec, else the docs."""
+    return tuple(json.loads(_module_spec(fqcn)))
+
+
+@functools.lru_cache(maxsize=None)
+def _module_spec(fqcn):
     ps1 = ps1_argument_spec(fqcn)
     if ps1 is not None:
         constraints = {"mutually_exclusive": [], "required_one_of": [], "required_if": [], "required_by": {},
                        "required_together": []}
         constraints.update(_constraints_from_ps1(ps1))
-        return _spec_from_ps1(ps1), constraints
-    return spec_from_options(module_documentation(fqcn)["options"])
+        return json.dumps([_spec_from_ps1(ps1), constraints])
+    return json.dumps(list(spec_from_options(module_documentation(fqcn)["options"])))
 
 
 def module_validator(fqcn):

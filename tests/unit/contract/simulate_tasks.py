@@ -178,7 +178,7 @@ class WindowsHost:
 
     def _win_stat(self, args):
         entry = self.files.get(str(args.get("path")).lower())
-        return {"changed": False, "stat": {"exists": entry is not None, "isdir": False} if entry else {"exists": False}}
+        return {"changed": False, "stat": {"exists": True, "isdir": False} if entry else {"exists": False}}
 
     def _slurp(self, args):
         entry = self.files.get(str(args.get("src")).lower())
@@ -189,8 +189,8 @@ class WindowsHost:
 
     def _win_listen_ports_facts(self, _args):
         listeners = self.data.get("listeners") or {}
-        return {"changed": False, "ansible_facts": {"tcp_listen": listeners.get("tcp_listen", []),
-                                                     "udp_listen": listeners.get("udp_listen", [])}}
+        facts = {"tcp_listen": listeners.get("tcp_listen", []), "udp_listen": listeners.get("udp_listen", [])}
+        return {"changed": False, "ansible_facts": facts}
 
     def _win_lineinfile(self, args):
         return {"changed": self.changes, "msg": "line replaced" if self.changes else "",
@@ -228,7 +228,7 @@ class Role:
         meta = sim.load_yaml(self.path / "meta" / "main.yml") or {}
         self.dependencies = []
         for dep in meta.get("dependencies") or []:
-            dep_name = dep.get("role") or dep.get("name") if isinstance(dep, dict) else dep
+            dep_name = (dep.get("role") or dep.get("name")) if isinstance(dep, dict) else dep
             if isinstance(dep, dict) and set(dep) - {"role", "name"}:
                 raise SimulationError("role %s: dependency %r with parameters is not simulated" % (name, dep))
             self.dependencies.append(Role(sim, str(dep_name)))
@@ -349,18 +349,15 @@ class Simulation:
         except ValueError:
             return str(path)
 
-    def run_role(self, role, ctx_when=(), layer=None, dedupe=True):
-        if dedupe:
-            for dep in role.dependencies:
-                self.run_role(dep)
-            if role.name in self.roles_run:
-                return
-            self.roles_run.add(role.name)
-        else:
-            for dep in role.dependencies:
-                self.run_role(dep)
+    def run_role(self, role):
+        """A role of the play or a dependency: its dependencies first, then the role, once per play."""
+        for dep in role.dependencies:
+            self.run_role(dep)
+        if role.name in self.roles_run:
+            return
+        self.roles_run.add(role.name)
         path = role.path / "tasks" / "main.yml"
-        ctx = Context(path, role, ctx_when, [layer] if layer else [])
+        ctx = Context(path, role)
         self.validate_role_arguments(role, ctx)
         self.run_tasks(self.load_yaml(path) or [], ctx)
 
@@ -371,8 +368,8 @@ class Simulation:
         entry = role.argument_specs.get("main")
         if not entry:
             return
-        allowed, ok = {"type", "required", "default", "choices", "elements", "aliases", "options", "no_log",
-                       "apply_defaults"}, True
+        allowed = {"type", "required", "default", "choices", "elements", "aliases", "options", "no_log",
+                   "apply_defaults"}
         spec = {}
         for name, option in (entry.get("options") or {}).items():
             spec[name] = {k: v for k, v in option.items() if k in allowed}
@@ -383,8 +380,6 @@ class Simulation:
                 provided[name] = self.render(ctx, variables[name])
         result = ArgumentSpecValidator(plain(spec)).validate(plain(provided))
         if result.error_messages:
-            ok = False
-        if not ok:
             raise HostStopped(self.rel(role.path / "meta" / "argument_specs.yml"),
                               "Validating arguments against arg spec main",
                               "; ".join(str(m) for m in result.error_messages))
@@ -460,9 +455,9 @@ class Simulation:
                 raise SimulationError("tasks_from is not simulated")
             self.play_defaults.update(role.all_defaults())
             self.out["executed"].append({"file": where, "task": name, "module": module})
-            saved = ctx
-            inner = Context(role.path / "tasks" / "main.yml", role, saved.when + (own_when if static else []),
-                            saved.layers + ([layer] if layer else []))
+            # an import (static) gives every task of the role its when: and vars:; an include decided already
+            inner = Context(role.path / "tasks" / "main.yml", role, ctx.when + (own_when if static else []),
+                            ctx.layers + ([layer] if layer else []))
             self.validate_role_arguments(role, inner)
             for dep in role.dependencies:
                 self.run_role(dep)
@@ -638,9 +633,8 @@ class Simulation:
 def load_inventory(path):
     """(groups, hostvars) of an inventory as the plan sees them (vault values left out)."""
     from ansible.inventory.manager import InventoryManager
-    from ansible.vars.manager import VariableManager
-
     from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
 
     loader = DataLoader()
     inventory = InventoryManager(loader=loader, sources=[str(path)])

@@ -44,7 +44,9 @@ def test_query_reads_the_active_store_with_bulk_filters():
     for cmdlet in ("Get-NetFirewallPortFilter", "Get-NetFirewallAddressFilter", "Get-NetFirewallApplicationFilter",
                    "Get-NetFirewallServiceFilter", "Get-NetFirewallSecurityFilter"):
         assert "%s -All -PolicyStore ActiveStore" % cmdlet in COMMAND
-    assert "Get-NetFirewallRule -PolicyStore ActiveStore -Enabled True -Direction Inbound" in COMMAND
+    assert "Get-NetFirewallRule -PolicyStore ActiveStore -Enabled True" in COMMAND
+    # every inbound rule, and the outbound rules of our own group (compared by drift)
+    assert "[string]$_.Direction -eq 'Inbound' -or [string]$_.Group -eq 'SafeQ Hardening'" in COMMAND
     assert "Get-NetFirewallProfile -PolicyStore ActiveStore" in COMMAND
     for cmdlet in ("Get-NetConnectionProfile", "Get-NetTCPConnection -State Listen", "Get-NetUDPEndpoint",
                    "Win32_Process", "Win32_Service"):
