@@ -4,7 +4,7 @@
     hold.py --collect FILE [--wait S]
 
 Connects to TARGET_IP:PORT (a lab listener, which echoes), then once a second sends one byte and
-waits up to --timeout for its echo, for --seconds seconds (at most 600). The first missing echo or
+waits up to --timeout for its echo, for --seconds seconds (at most 1800). The first missing echo or
 send error ends the run. Prints (or writes to --out, atomically) one JSON object:
 
     {"target": ..., "port": ..., "connected": bool, "seconds": N, "sent": n, "echoed": n,
@@ -31,7 +31,7 @@ import socket
 import sys
 import time
 
-MAX_SECONDS = 600
+MAX_SECONDS = 1800
 MAX_WAIT = 900
 DEFAULT_ALLOW = "10.213.7.0/24,127.0.0.0/8"
 
