@@ -9,7 +9,6 @@ exactly those with this process as owner. The Windows parsers get realistic JSON
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -19,74 +18,13 @@ from ansible_collections.safeq.hardening.plugins.module_utils import listeners a
 ROOT = Path(__file__).resolve().parents[4]
 
 
-def _ipv6_available():
-    if not socket.has_ipv6 or not os.path.exists("/proc/net/tcp6"):
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-            sock.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def own_sockets():
-    """Real sockets of this test process; yields {name: (protocol, address, port)}."""
-    opened, found = [], {}
-
-    def tcp_listen(name, family, address):
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        sock.bind((address, 0))
-        sock.listen(4)
-        opened.append(sock)
-        found[name] = ("tcp", address, sock.getsockname()[1])
-        return sock
-
-    def udp_bind(name, family, address):
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        sock.bind((address, 0))
-        opened.append(sock)
-        found[name] = ("udp", address, sock.getsockname()[1])
-
-    server = tcp_listen("tcp_loopback", socket.AF_INET, "127.0.0.1")
-    tcp_listen("tcp_any", socket.AF_INET, "0.0.0.0")
-    udp_bind("udp_loopback", socket.AF_INET, "127.0.0.1")
-    udp_bind("udp_any", socket.AF_INET, "0.0.0.0")
-    if _ipv6_available():
-        tcp_listen("tcp6_loopback", socket.AF_INET6, "::1")
-        tcp_listen("tcp6_any", socket.AF_INET6, "::")
-        udp_bind("udp6_loopback", socket.AF_INET6, "::1")
-    # an established connection (client and accepted side) - not listeners
-    client = socket.create_connection(server.getsockname())
-    accepted = server.accept()[0]
-    opened += [client, accepted]
-    found["_client_port"] = ("tcp", "127.0.0.1", client.getsockname()[1])
-    # bound, never listening (state CLOSE) - not a listener
-    idle = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    idle.bind(("127.0.0.1", 0))
-    opened.append(idle)
-    found["_idle_port"] = ("tcp", "127.0.0.1", idle.getsockname()[1])
-    try:
-        yield found
-    finally:
-        for sock in opened:
-            sock.close()
-
-
-def _find(records, protocol, address, port):
-    return [r for r in records if r["protocol"] == protocol and r["address"] == address and r["port"] == port]
-
-
-def test_linux_listeners_find_real_sockets(own_sockets):
+def test_linux_listeners_find_real_sockets(own_sockets, find_socket):
     records = L.linux_listeners()
     me = os.getpid()
     with open("/proc/self/comm") as handle:
         comm = handle.read().strip()
     for name, (protocol, address, port) in own_sockets.items():
-        hits = _find(records, protocol, address, port)
+        hits = find_socket(records, protocol, address, port)
         if name.startswith("_"):
             assert not hits, "%s must not be reported: %r" % (name, hits)
             continue
@@ -98,21 +36,21 @@ def test_linux_listeners_find_real_sockets(own_sockets):
     assert records == L.sort_records(records)
 
 
-def test_parse_raw_proc_net_tcp_text(own_sockets):
+def test_parse_raw_proc_net_tcp_text(own_sockets, find_socket):
     with open("/proc/net/tcp") as handle:
         text = handle.read()
     assert text.splitlines()[0].split()[0] == "sl"
     records = L.parse_proc_net(text, "tcp", "ipv4")
     address, port = own_sockets["tcp_any"][1:]
-    hit = _find(records, "tcp", address, port)
+    hit = find_socket(records, "tcp", address, port)
     assert len(hit) == 1 and isinstance(hit[0]["inode"], int) and hit[0]["inode"] > 0
-    assert not _find(records, "tcp", "127.0.0.1", own_sockets["_client_port"][2])
+    assert not find_socket(records, "tcp", "127.0.0.1", own_sockets["_client_port"][2])
 
 
-def test_without_process_resolution(own_sockets):
+def test_without_process_resolution(own_sockets, find_socket):
     records = L.linux_listeners(protocols=("tcp",), resolve_processes=False)
     assert all(r["protocol"] == "tcp" and r["pid"] is None and r["process"] is None for r in records)
-    assert _find(records, "tcp", "127.0.0.1", own_sockets["tcp_loopback"][2])
+    assert find_socket(records, "tcp", "127.0.0.1", own_sockets["tcp_loopback"][2])
 
 
 PROC_TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -167,7 +105,7 @@ def test_parse_proc_net_rejects_family_mismatch():
         L.parse_proc_net(PROC_TCP, "tcp", "ipv6")
 
 
-def test_fake_proc_root_with_owner(tmp_path):
+def test_fake_proc_root_with_owner(tmp_path, find_socket):
     (tmp_path / "net").mkdir()
     (tmp_path / "net" / "tcp").write_text(PROC_TCP)
     fd_dir = tmp_path / "4242" / "fd"
@@ -180,9 +118,9 @@ def test_fake_proc_root_with_owner(tmp_path):
     (tmp_path / "4300" / "comm").write_text("java\n")
     os.symlink("socket:[41001]", worker / "3")  # pre-forked worker shares the socket: lowest pid wins
     records = L.linux_listeners(proc_root=str(tmp_path))
-    jmx = _find(records, "tcp", "127.0.0.1", 19866)[0]
+    jmx = find_socket(records, "tcp", "127.0.0.1", 19866)[0]
     assert (jmx["pid"], jmx["process"]) == (4242, "java")
-    assert _find(records, "tcp", "0.0.0.0", 80)[0]["pid"] is None
+    assert find_socket(records, "tcp", "0.0.0.0", 80)[0]["pid"] is None
 
 
 # ---- Windows ----------------------------------------------------------------------------------
