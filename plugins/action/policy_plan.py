@@ -4,13 +4,19 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.safeq.hardening.plugins.modules.policy_plan import DOCUMENTATION
 from ansible_collections.safeq.hardening.plugins.plugin_utils.argspec import validate_arguments
-from ansible_collections.safeq.hardening.plugins.plugin_utils.plan import compute_plan, plan_files, write_files
+from ansible_collections.safeq.hardening.plugins.plugin_utils.plan import (
+    compute_plan,
+    iter_plan_files,
+    plan_files,
+    write_files,
+)
 
 RUNNER_ARTIFACT_ENV = "AWX_ISOLATED_DATA_DIR"
 
@@ -27,6 +33,19 @@ class ActionModule(ActionBase):
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
+        # The plan allocates many objects and keeps them to the end of the task, in a worker that also
+        # carries the whole inventory: the cyclic collector would walk both again and again while the
+        # plan builds up (seconds at 2,000 hosts) and find nothing, as the plan's data has no cycles
+        # (reference counting frees it). It is switched back on when the task ends.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run(tmp, task_vars)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         try:
@@ -48,12 +67,14 @@ class ActionModule(ActionBase):
             result["topology"] = dict(plan["topology_view"], hosts={h: plan["topology_view"]["hosts"][h] for h in wanted})
         if args["write"]:
             directory = os.path.join(output_base(args["output_dir"]), "plan")
-            files = plan_files(plan, args["flow_detail"])
             if self._play_context.check_mode:
+                plan_files(plan, args["flow_detail"])  # made as in a real run (renders are checked), not written
                 result.update(plan_dir=directory, files={"written": [], "unchanged": 0, "removed": []})
             else:
                 try:
-                    written = write_files(directory, files)
+                    # streamed (each file is stored while the next one is made), the reports made meanwhile
+                    # by a forked process
+                    written = write_files(directory, iter_plan_files(plan, args["flow_detail"], parallel=True))
                 except OSError as exc:
                     return dict(result, failed=True, msg="policy_plan: cannot write %s: %s" % (directory, exc))
                 result.update(plan_dir=directory, files=written,

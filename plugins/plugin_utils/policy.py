@@ -101,7 +101,7 @@ class Piece(tuple):
 
 
 class _Endpoint:
-    __slots__ = ("key", "name", "kind", "component", "members", "addresses", "label")
+    __slots__ = ("key", "name", "kind", "component", "members", "addresses", "label", "_view")
 
     def __init__(self, key, name, kind, component, members, addresses, label):
         self.key = key
@@ -111,10 +111,79 @@ class _Endpoint:
         self.members = members
         self.addresses = addresses
         self.label = label
+        self._view = None
 
     def as_dict(self):
-        return {"name": self.name, "kind": self.kind, "component": self.component,
-                "members": list(self.members), "addresses": list(self.addresses)}
+        """The endpoint as flow data: one dict per endpoint, shared by every flow that names it (read-only)."""
+        if self._view is None:
+            self._view = {"name": self.name, "kind": self.kind, "component": self.component,
+                          "members": list(self.members), "addresses": list(self.addresses)}
+        return self._view
+
+
+def _canonical_interval(text):
+    """(first, last, text as collapse writes it) of a plain IPv4 address or CIDR string; None otherwise.
+
+    Only the canonical spelling is read here (decimal octets without leading zeros, a decimal prefix,
+    no host bits); anything else goes through ipaddress (addr.collapse), which also reports errors.
+    """
+    if not isinstance(text, str) or not text.isascii():
+        return None
+    address, slash, prefix = text.partition("/")
+    parts = address.split(".")
+    if len(parts) != 4:
+        return None
+    value = 0
+    for part in parts:
+        if not part.isdigit() or len(part) > 3 or (len(part) > 1 and part[0] == "0") or int(part) > 255:
+            return None
+        value = value * 256 + int(part)
+    length = 32
+    if slash:
+        if not prefix.isdigit() or str(int(prefix)) != prefix or int(prefix) > 32:
+            return None
+        length = int(prefix)
+    size = 1 << (32 - length)
+    if value % size:
+        return None
+    return value, value + size - 1, address if length == 32 else "%s/%d" % (address, length)
+
+
+def _collapse(addresses):
+    """addr.collapse(addresses) as a tuple, without ipaddress for canonical addresses and CIDRs."""
+    if addr.ANY in addresses:
+        return (addr.ANY,)
+    parsed = [_canonical_interval(a) for a in addresses]
+    if any(p is None for p in parsed):
+        return tuple(addr.collapse(list(addresses)))
+    result, run = [], None  # run: [first, last, text when the run is exactly one input block]
+    for first, last, text in sorted(parsed):
+        if run is not None and first <= run[1] + 1:
+            if last > run[1] or first != run[0]:
+                run = [run[0], max(run[1], last), None]
+            continue
+        if run is not None:
+            result.extend([run[2]] if run[2] is not None else addr.interval_cidrs(run[0], run[1]))
+        run = [first, last, text]
+    if run is not None:
+        result.extend([run[2]] if run[2] is not None else addr.interval_cidrs(run[0], run[1]))
+    return tuple(result)
+
+
+def _collapse_hosts(hosts):
+    """addr.collapse of the hosts' addresses, from their integer addresses (same result, no parsing)."""
+    texts = {h.address_int: h.address for h in hosts}
+    result, run = [], None
+    for value in sorted(texts):
+        if run is not None and value == run[1] + 1:
+            run[1] = value
+            continue
+        if run is not None:
+            result.extend([texts[run[0]]] if run[0] == run[1] else addr.interval_cidrs(run[0], run[1]))
+        run = [value, value]
+    if run is not None:
+        result.extend([texts[run[0]]] if run[0] == run[1] else addr.interval_cidrs(run[0], run[1]))
+    return tuple(result)
 
 
 class _Builder:
@@ -130,20 +199,53 @@ class _Builder:
         self.errors = []
         self._endpoints = {}
         self._aggregated = {}
+        # caches (performance only): collapsed address sets, _applies and resolve_ports per host profile
+        self._collapsed = {}
+        self._applies = {}
+        self._ports = {}
+        self._override_keys = {}
+        self._pieces = {}
 
     # endpoints are shared: one object (and one collapsed address tuple) per group
-    def endpoint(self, key, name, kind, component, members, raw_addresses, label):
+    def endpoint(self, key, name, kind, component, members, raw_addresses, label, hosts=None):
         found = self._endpoints.get(key)
         if found is None:
-            found = _Endpoint(key, name, kind, component, tuple(members),
-                              tuple(addr.collapse(list(raw_addresses))), label)
+            raw = frozenset(raw_addresses)
+            addresses = self._collapsed.get(raw)
+            if addresses is None:
+                if hosts is not None and all(h.address_int is not None for h in hosts):
+                    addresses = _collapse_hosts(hosts)
+                else:
+                    addresses = _collapse(list(raw_addresses))
+                self._collapsed[raw] = addresses
+            found = _Endpoint(key, name, kind, component, tuple(members), addresses, label)
             self._endpoints[key] = found
         return found
 
     def group_endpoint(self, label, component, hosts):
         names = tuple(sorted(h.name for h in hosts))
         return self.endpoint(("safeq", label, names), label, "safeq", component, names,
-                             [h.address for h in hosts], label)
+                             [h.address for h in hosts], label, hosts)
+
+    def applies(self, entry, host):
+        """_applies(entry, host), computed once per entry and host profile."""
+        key = (entry["id"], host.components, host.features)
+        found = self._applies.get(key)
+        if found is None:
+            found = self._applies[key] = _applies(entry, host)
+        return found
+
+    def resolve(self, entry, host):
+        """resolve_ports(entry, host) as tuples, computed once per entry, components and overrides."""
+        okey = self._override_keys.get(host.name)
+        if okey is None:
+            okey = self._override_keys[host.name] = tuple(sorted((k, v["range"]) for k, v in host.overrides.items()))
+        key = (entry["id"], host.components, okey)
+        found = self._ports.get(key)
+        if found is None:
+            ports, used = resolve_ports(entry, host)
+            found = self._ports[key] = (None if ports is None else tuple(ports), tuple(used))
+        return found
 
     def network_endpoint(self, variable, nets):
         label = variable[len("safeq_"):]
@@ -178,9 +280,16 @@ class _Builder:
 
     def piece(self, host, direction, entry, endpoint_label, addresses, ports, used, remote_ports=(),
               local_addresses=()):
-        self.pieces[host.name].append(Piece(
-            "allow", direction, entry["protocol"], tuple(addresses), tuple(remote_ports), tuple(local_addresses), (),
-            endpoint_label, tuple(ports), entry["id"], tuple(used)))
+        self.piece_for([host], direction, entry, endpoint_label, addresses, ports, used, remote_ports, local_addresses)
+
+    def piece_for(self, hosts, direction, entry, endpoint_label, addresses, ports, used, remote_ports=(),
+                  local_addresses=()):
+        """The same piece for every host of ``hosts`` (one shared, immutable Piece object)."""
+        piece = Piece("allow", direction, entry["protocol"], tuple(addresses), tuple(remote_ports),
+                      tuple(local_addresses), (), endpoint_label, tuple(ports), entry["id"], tuple(used))
+        piece = self._pieces.setdefault(piece, piece)
+        for host in hosts:
+            self.pieces[host.name].append(piece)
 
 
 def _unresolved_text(entry):
@@ -193,21 +302,21 @@ def _by_ports(builder, entry, hosts):
     """Group hosts by their resolved ports: {(ports tuple, used tuple): [hosts]}; records unresolved."""
     groups = {}
     for host in hosts:
-        ports, used = resolve_ports(entry, host)
+        ports, used = builder.resolve(entry, host)
         if ports is None:
             builder.unresolved[host.name].append({
                 "host": host.name, "catalog_id": entry["id"], "setting": entry["ports"][0]["setting"],
                 "reason": _unresolved_text(entry)})
             groups.setdefault(None, []).append(host)
             continue
-        groups.setdefault((tuple(ports), tuple(used)), []).append(host)
+        groups.setdefault((ports, used), []).append(host)
     return groups
 
 
 def _inter_server(builder, entry, cluster):
     """Rows whose remote side is a SafeQ component: peers inside the cluster (and group)."""
     remote_kind = entry["source"]
-    listeners = [h for comp in entry["components"] for h in cluster.members(comp) if _applies(entry, h)]
+    listeners = [h for comp in entry["components"] for h in cluster.members(comp) if builder.applies(entry, h)]
     listeners = list({h.name: h for h in listeners}.values())
     senders_all = cluster.members(remote_kind)
     condition = entry["condition"] or []
@@ -259,18 +368,14 @@ def _inter_server(builder, entry, cluster):
                                 name="%s multicast %s" % (dst.name, entry["group_address"]))
                 builder.add_flow(entry, src.as_dict(), dst_view, ports, [h.name for h in group] +
                                  [h.name for h in senders], cast="multicast")
-                for host in group:
-                    builder.piece(host, "inbound", entry, src.label, src.addresses, ports, used,
+                builder.piece_for(group, "inbound", entry, src.label, src.addresses, ports, used,
                                   local_addresses=group_net)
-                for host in senders:
-                    builder.piece(host, "outbound", entry, "multicast", group_net, ports, used)
+                builder.piece_for(senders, "outbound", entry, "multicast", group_net, ports, used)
                 continue
             builder.add_flow(entry, src.as_dict(), dst.as_dict(), ports,
                              sorted({h.name for h in group} | {h.name for h in senders}))
-            for host in group:
-                builder.piece(host, "inbound", entry, src.label, src.addresses, ports, used)
-            for host in senders:
-                builder.piece(host, "outbound", entry, dst.label, dst.addresses, ports, used)
+            builder.piece_for(group, "inbound", entry, src.label, src.addresses, ports, used)
+            builder.piece_for(senders, "outbound", entry, dst.label, dst.addresses, ports, used)
 
 
 def _hosts_label(entry, cluster, hosts, everyone):
@@ -286,7 +391,7 @@ def _network_rows(builder, entry, cluster):
     inbound = entry["direction"] == "inbound"
     remote_kind = entry["source"] if inbound else entry["destination"]
     variable = ENDPOINT_NETWORKS[remote_kind]
-    hosts = [h for h in cluster.hosts if _applies(entry, h)]
+    hosts = [h for h in cluster.hosts if builder.applies(entry, h)]
     if not hosts:
         return
     by_nets = {}
@@ -321,22 +426,21 @@ def _network_rows(builder, entry, cluster):
                 note = "replies from %s (source port %s) are allowed back" % (
                     remote.label, ",".join(str(p) for p in format_ports(ports)))
             builder.add_flow(entry, src, dst, ports, [h.name for h in group], note=note)
-            for host in group:
-                if inbound:
-                    builder.piece(host, "inbound", entry, remote.label, remote.addresses, ports, used)
-                elif cast == "broadcast":
-                    targets = tuple(addr.collapse([entry["group_address"]] + list(remote.addresses)))
-                    builder.piece(host, "outbound", entry, remote.label + "-broadcast", targets, ports, used)
-                    if ret and ret["match"] == "source_port":
-                        builder.piece(host, "inbound", entry, remote.label + "-replies", remote.addresses,
+            if inbound:
+                builder.piece_for(group, "inbound", entry, remote.label, remote.addresses, ports, used)
+            elif cast == "broadcast":
+                targets = _collapse([entry["group_address"]] + list(remote.addresses))
+                builder.piece_for(group, "outbound", entry, remote.label + "-broadcast", targets, ports, used)
+                if ret and ret["match"] == "source_port":
+                    builder.piece_for(group, "inbound", entry, remote.label + "-replies", remote.addresses,
                                       [EPHEMERAL_PORTS], used, remote_ports=ports)
-                else:
-                    builder.piece(host, "outbound", entry, remote.label, remote.addresses, ports, used)
+            else:
+                builder.piece_for(group, "outbound", entry, remote.label, remote.addresses, ports, used)
 
 
 def _multicast_rows(builder, entry, cluster):
     """Outbound multicast rows to a group address (Bonjour), with answers allowed back."""
-    hosts = [h for h in cluster.hosts if _applies(entry, h)]
+    hosts = [h for h in cluster.hosts if builder.applies(entry, h)]
     if not hosts:
         return
     group_net = (entry["group_address"],)
@@ -387,7 +491,7 @@ def _unenforced_rows(builder, entry, cluster):
 
 
 def _denied_and_local_rows(builder, entry, cluster):
-    hosts = [h for h in cluster.hosts if _applies(entry, h)]
+    hosts = [h for h in cluster.hosts if builder.applies(entry, h)]
     if not hosts:
         return
     for key, group in sorted(_by_ports(builder, entry, hosts).items(), key=lambda kv: str(kv[0])):
@@ -466,8 +570,12 @@ def _rule_name(action, direction, protocol, labels):
     return "%s+%d-more-%s" % (head[:RULE_NAME_MAX - 20], len(labels) - 1, digest)
 
 
-def group_rules(pieces):
-    """Merge pieces with the same action, direction, protocol and address match into rules."""
+def group_rules(pieces, lists=None):
+    """Merge pieces with the same action, direction, protocol and address match into rules.
+
+    ``lists`` (a dict kept by the caller) makes rules with the same address tuple object share one
+    address list (read-only, like the rules lists hosts share): long peer lists are stored once.
+    """
     grouped = {}
     for action, direction, protocol, addresses, remote_ports, local_addresses, exceptions, label, ports, \
             catalog_id, overrides in pieces:
@@ -490,9 +598,16 @@ def group_rules(pieces):
         while name in names:
             name, counter = "%s-%d" % (base, counter), counter + 1
         names.add(name)
+        if lists is None:
+            address_list = list(addresses)
+        else:
+            found = lists.get(id(addresses))
+            if found is None or found[0] is not addresses:
+                found = lists[id(addresses)] = (addresses, list(addresses))
+            address_list = found[1]
         item = {
             "name": name, "action": action, "direction": direction, "protocol": protocol,
-            "ports": format_ports(rule["ports"]), "addresses": list(addresses),
+            "ports": format_ports(rule["ports"]), "addresses": address_list,
             "peers": labels, "catalog_ids": sorted(rule["ids"]),
         }
         if remote_ports:
@@ -604,6 +719,9 @@ class _Shared:
         self.protected = protected
         self.deny = {}
         self.rules = {}
+        self.rules_by_id = {}
+        self.address_lists = {}
+        self.allowed = {}
         self.listeners = {}
         self.checks = {}
 
@@ -613,12 +731,17 @@ class _Shared:
         deny = self.deny.get(profile)
         if deny is None:
             deny = self.deny[profile] = tuple(_deny_pieces(self.catalog.entries, host))
-        key = deny + tuple(pieces)
-        rules = self.rules.get(key)
+        fast = (id(deny),) + tuple(map(id, pieces))  # the pieces are shared objects, alive for the whole build
+        rules = self.rules_by_id.get(fast)
         if rules is None:
-            rules = self.rules[key] = group_rules(key)
-        allowed = tuple((r["protocol"], tuple(r["ports"])) for r in rules
-                        if r["action"] == "allow" and r["direction"] == "inbound")
+            key = deny + tuple(pieces)
+            rules = self.rules.get(key)
+            if rules is None:
+                rules = self.rules[key] = group_rules(key, self.address_lists)
+            self.rules_by_id[fast] = rules
+            self.allowed[id(rules)] = tuple((r["protocol"], tuple(r["ports"])) for r in rules
+                                            if r["action"] == "allow" and r["direction"] == "inbound")
+        allowed = self.allowed[id(rules)]
         listeners = self.listeners.get((profile, allowed))
         if listeners is None:
             allowed_in = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 
 CSV_COLUMNS = (
     "id", "action", "source", "source_kind", "source_members", "source_addresses", "destination",
@@ -33,28 +34,90 @@ def _ports_text(flow):
     return ",".join(str(p) for p in flow["ports"])
 
 
+_INDENTED = json.JSONEncoder(indent=1, sort_keys=True)
+_json_text = json.encoder.encode_basestring_ascii
+
+
+def _json_scalar(value):
+    """``json.dumps(value)`` for a scalar, without building an encoder per value."""
+    if isinstance(value, str):
+        return _json_text(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return float.__repr__(value)
+    return json.dumps(value)
+
+
+def _json_at(value, level, cache):
+    """``json.dumps(value, indent=1, sort_keys=True)`` as it reads nested ``level`` deep in a document.
+
+    Dicts are encoded once per object (the policy core shares one endpoint dict between all the
+    flows that name it); ``cache`` maps id -> (object, text) and keeps the objects alive.
+    """
+    if not isinstance(value, (dict, list, tuple)):
+        return _json_scalar(value)
+    if not value:
+        return "{}" if isinstance(value, dict) else "[]"
+    inner = "\n" + " " * (level + 1)
+    if not isinstance(value, dict):
+        body = ("," + inner).join(_json_text(item) if isinstance(item, str) else _json_at(item, level + 1, cache)
+                                  for item in value)
+        return "[%s%s\n%s]" % (inner, body, " " * level)
+    found = cache.get(id(value))
+    if found is not None and found[0] is value:
+        return found[1]
+    if all(isinstance(key, str) for key in value):
+        body = ("," + inner).join("%s: %s" % (_json_text(key), _json_at(value[key], level + 1, cache))
+                                  for key in sorted(value))
+        text = "{%s%s\n%s}" % (inner, body, " " * level)
+    else:
+        text = _INDENTED.encode(value).replace("\n", "\n" + " " * level)
+    cache[id(value)] = (value, text)
+    return text
+
+
 def flows_json(flows):
-    return json.dumps(flows, indent=1, sort_keys=True) + "\n"
+    """The flows as indented JSON (``json.dumps(flows, indent=1, sort_keys=True)`` and a newline)."""
+    if not isinstance(flows, list):
+        return json.dumps(flows, indent=1, sort_keys=True) + "\n"
+    return _json_at(flows, 0, {}) + "\n"
 
 
-def flow_row(flow):
-    """One CSV row (a list of strings) for a flow."""
+def flow_row(flow, cache=None):
+    """One CSV row (a list of strings) for a flow; ``cache`` shares the joined lists of shared endpoints."""
     src, dst = flow["source"], flow["destination"]
+    join = _join if cache is None else (lambda values: _join_cached(values, cache))
     return [
-        flow["id"], flow["action"], src["name"], src["kind"], _join(src["members"]), _join(src["addresses"]),
-        dst["name"], dst["kind"], _join(dst["members"]), _join(dst["addresses"]), flow["protocol"],
+        flow["id"], flow["action"], src["name"], src["kind"], join(src["members"]), join(src["addresses"]),
+        dst["name"], dst["kind"], join(dst["members"]), join(dst["addresses"]), flow["protocol"],
         _ports_text(flow), flow["cast"], flow["requirement"], _join(flow["features"]),
         "yes" if flow["enforced"] else "no", _join(flow["enforced_on"]), _join(flow["catalog_ids"]),
         flow["description"], flow["note"] or "",
     ]
 
 
+def _join_cached(values, cache):
+    found = cache.get(id(values))
+    if found is not None and found[0] is values:
+        return found[1]
+    text = _join(values)
+    cache[id(values)] = (values, text)
+    return text
+
+
 def flows_csv(flows):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for flow in flows:
-        writer.writerow(flow_row(flow))
+    cache = {}
+    writer.writerows(flow_row(flow, cache) for flow in flows)
     return out.getvalue()
 
 
@@ -116,13 +179,16 @@ def _mermaid_text(text):
 
 def flows_mermaid(flows):
     """A Mermaid flowchart of the allowed flows: one node per group, node ids n1.. (no name clashes)."""
-    nodes, edges = {}, {}
+    nodes, edges, keys = {}, {}, {}
     for flow in flows:
         if flow["action"] != "allow":
             continue
         ids = []
         for end in (flow["source"], flow["destination"]):
-            key = (end["kind"], end["name"], tuple(end["members"]))
+            found = keys.get(id(end))
+            if found is None or found[0] is not end:
+                found = keys[id(end)] = (end, (end["kind"], end["name"], tuple(end["members"])))
+            key = found[1]
             if key not in nodes:
                 nodes[key] = ("n%d" % (len(nodes) + 1), end)
             ids.append(nodes[key][0])

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.safeq.hardening.plugins.plugin_utils.render_svg import endpoint_key
+from ansible_collections.safeq.hardening.plugins.plugin_utils.render_svg import escape as escape_text
 from ansible_collections.safeq.hardening.plugins.plugin_utils.render_svg import (
-    endpoint_key,
-    escape,
     flow_diagram_svg,
     port_tokens,
     shorten,
@@ -86,6 +86,21 @@ footer{color:#4a5866;font-size:12px;padding:0 28px 20px}
 
 # ---- small builders ---------------------------------------------------------------------------
 
+_ESCAPED = {}  # short texts recur thousands of times in a large plan (names, protocols, addresses)
+
+
+def escape(text):
+    """render_svg.escape, remembered for short strings."""
+    if isinstance(text, str) and len(text) <= 256:
+        found = _ESCAPED.get(text)
+        if found is None:
+            found = escape_text(text)
+            if len(_ESCAPED) < 100000:
+                _ESCAPED[text] = found
+        return found
+    return escape_text(text)
+
+
 def _page_start(out, title, subtitle, links):
     out.append('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
                '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -108,17 +123,33 @@ def _pill(text, css):
     return '<span class="pill %s">%s</span>' % (escape(css), escape(text))
 
 
-def _values(values, shown=SHOWN_VALUES, more="more"):
-    """'a, b, c +N more' plus the full list in a <details> when longer than ``shown``."""
+def _values(values, shown=SHOWN_VALUES, more="more", memo=None):
+    """'a, b, c +N more' plus the full list in a <details> when longer than ``shown``.
+
+    ``memo`` (a dict kept by the caller for one page) renders each long list once: peer and member
+    lists recur in many rows.
+    """
     values = list(values or [])
     if not values:
         return '<span class="none">none</span>'
     if len(values) <= shown:
         return escape(", ".join(str(v) for v in values))
+    key = None
+    if memo is not None:
+        try:
+            key = (tuple(values), shown, more)
+            found = memo.get(key)
+        except TypeError:
+            key = found = None
+        if found is not None:
+            return found
     head = ", ".join(shorten(v, 60) for v in values[:shown])
-    return '%s <span class="small">+%d %s</span><details class="list"><summary>all %d</summary>' \
+    text = '%s <span class="small">+%d %s</span><details class="list"><summary>all %d</summary>' \
            '<div class="list-body">%s</div></details>' % (
                escape(head), len(values) - shown, escape(more), len(values), escape(", ".join(str(v) for v in values)))
+    if key is not None:
+        memo[key] = text
+    return text
 
 
 def _long(text, limit=LONG_TEXT):
@@ -130,9 +161,9 @@ def _long(text, limit=LONG_TEXT):
            '</details>' % (escape(shorten(text, limit)), escape(text))
 
 
-def _ports(ports):
+def _ports(ports, memo=None):
     tokens = port_tokens(ports)
-    return _values(tokens, shown=12) if tokens else '<span class="none">any</span>'
+    return _values(tokens, shown=12, memo=memo) if tokens else '<span class="none">any</span>'
 
 
 def _table(out, headers, rows, empty="none"):
@@ -221,7 +252,18 @@ def _plan_unresolved(out, unresolved, anchors):
     out.append("</section>\n")
 
 
-def _endpoint_cell(endpoint, endpoint_ids):
+def _endpoint_cell(endpoint, endpoint_ids, memo=None):
+    if memo is not None:
+        found = memo.get(id(endpoint))
+        if found is not None and found[0] is endpoint:
+            return found[1]
+    cell = _endpoint_cell_html(endpoint, endpoint_ids)
+    if memo is not None:
+        memo[id(endpoint)] = (endpoint, cell)
+    return cell
+
+
+def _endpoint_cell_html(endpoint, endpoint_ids):
     name = endpoint.get("name") or "(unnamed)"
     members = endpoint.get("members") or []
     addresses = endpoint.get("addresses") or []
@@ -242,8 +284,9 @@ def _plan_flows(out, flows, endpoint_ids, anchors):
     out.append('<p class="small">One row per allowed flow of the grouped matrix: source, destination, '
                "protocol and destination ports, and the SafeQ hosts whose firewall enforces it.</p>")
     rows = []
+    memo, cells, texts = {}, {}, {}
     for flow in flows:
-        ports = _ports(flow.get("ports"))
+        ports = _ports(flow.get("ports"), memo)
         if flow.get("unresolved"):
             ports += '<br><span class="bad-text">unresolved: %s</span>' % escape(flow["unresolved"])
         badges = []
@@ -252,19 +295,24 @@ def _plan_flows(out, flows, endpoint_ids, anchors):
         if not flow.get("enforced"):
             badges.append(_pill("not enforced", "unenforced"))
         enforced_on = flow.get("enforced_on") or []
-        enforced = (_values(enforced_on, more="hosts") if len(enforced_on) > 1
+        enforced = (_values(enforced_on, more="hosts", memo=memo) if len(enforced_on) > 1
                     else (_host_link(enforced_on[0], anchors) if enforced_on else '<span class="none">none</span>'))
-        text = _long(flow.get("description"))
+        description = flow.get("description")
+        text = texts.get(description) if isinstance(description, str) else None
+        if text is None:
+            text = _long(description)
+            if isinstance(description, str):
+                texts[description] = text
         if flow.get("note"):
             text += '<br><span class="small">Note: %s</span>' % escape(flow["note"])
         requirement = escape(flow.get("requirement") or "")
         if flow.get("features"):
             requirement += '<br><span class="small">%s</span>' % escape(", ".join(str(f) for f in flow["features"]))
         rows.append([
-            escape(flow.get("id") or ""), _endpoint_cell(flow.get("source") or {}, endpoint_ids),
-            _endpoint_cell(flow.get("destination") or {}, endpoint_ids),
+            escape(flow.get("id") or ""), _endpoint_cell(flow.get("source") or {}, endpoint_ids, cells),
+            _endpoint_cell(flow.get("destination") or {}, endpoint_ids, cells),
             escape(flow.get("protocol") or "") + (" " + " ".join(badges) if badges else ""), ports, requirement,
-            enforced, _values(flow.get("catalog_ids"), shown=2), text,
+            enforced, _values(flow.get("catalog_ids"), shown=2, memo=memo), text,
         ])
     _table(out, ("ID", "Source", "Destination", "Protocol", "Ports", "Requirement", "Enforced on", "Catalog ids",
                  "Description"), rows, "No flows.")
@@ -286,21 +334,21 @@ def _plan_endpoints(out, endpoints):
     out.append("</section>\n")
 
 
-def _rule_rows(rules, action):
+def _rule_rows(rules, action, memo=None):
     for rule in rules:
         if rule.get("action") != action:
             continue
         cells = [escape(rule.get("name") or ""), escape(rule.get("direction") or ""),
-                 escape(rule.get("protocol") or ""), _ports(rule.get("ports"))]
+                 escape(rule.get("protocol") or ""), _ports(rule.get("ports"), memo)]
         if action == "allow":
             remote = rule.get("remote_ports")
-            cells += [_ports(remote) if remote else "", _values(rule.get("addresses")),
-                      _values(rule.get("local_addresses")) if rule.get("local_addresses") else "",
-                      _values(rule.get("peers"))]
+            cells += [_ports(remote, memo) if remote else "", _values(rule.get("addresses"), memo=memo),
+                      _values(rule.get("local_addresses"), memo=memo) if rule.get("local_addresses") else "",
+                      _values(rule.get("peers"), memo=memo)]
         else:
-            cells += [_values(rule.get("addresses")),
-                      _values(rule.get("except")) if rule.get("except") else ""]
-        cells.append(_values(rule.get("catalog_ids"), shown=2))
+            cells += [_values(rule.get("addresses"), memo=memo),
+                      _values(rule.get("except"), memo=memo) if rule.get("except") else ""]
+        cells.append(_values(rule.get("catalog_ids"), shown=2, memo=memo))
         yield cells
 
 
@@ -316,18 +364,38 @@ def _rule_set_key(rules):
     return json.dumps(rules, sort_keys=True, default=str)
 
 
+def _rule_set_signature(rules):
+    """Part of _rule_set_key that is cheap to compute: rules lists with different signatures differ."""
+    return len(rules), tuple(_rule_set_key(rule.get("name")) if isinstance(rule, dict) else _rule_set_key(rule)
+                             for rule in rules)
+
+
 def _rule_sets(policies):
-    """[(set id, rules, [hosts])] in host order; one entry per distinct rules list."""
-    by_identity, by_key, sets = {}, {}, []
+    """[(set id, rules, [hosts])] in host order; one entry per distinct rules list.
+
+    Rules lists are the same when their _rule_set_key is; the full key is only computed for lists
+    whose signature (length and rule names) another list already has.
+    """
+    by_identity, buckets, sets = {}, {}, []
     for host, policy in policies.items():
         rules = policy.get("rules") or []
         index = by_identity.get(id(rules))
         if index is None:
-            key = _rule_set_key(rules)
-            index = by_key.get(key)
-            if index is None:
-                index = by_key[key] = len(sets)
+            bucket = buckets.setdefault(_rule_set_signature(rules), {"first": None, "by_key": {}})
+            if bucket["first"] is None:
+                index = len(sets)
+                bucket["first"] = (rules, index)
                 sets.append(["rules-%d" % (index + 1), rules, []])
+            else:
+                by_key = bucket["by_key"]
+                if not by_key:
+                    first_rules, first_index = bucket["first"]
+                    by_key[_rule_set_key(first_rules)] = first_index
+                key = _rule_set_key(rules)
+                index = by_key.get(key)
+                if index is None:
+                    index = by_key[key] = len(sets)
+                    sets.append(["rules-%d" % (index + 1), rules, []])
             by_identity[id(rules)] = index
         sets[index][2].append(host)
     return sets
@@ -366,7 +434,7 @@ def _plan_host(out, host, policy, anchor, set_id, set_hosts):
     out.append("</details>\n")
 
 
-def _plan_rule_set(out, set_id, rules, hosts, anchors):
+def _plan_rule_set(out, set_id, rules, hosts, anchors, memo=None):
     allow = sum(1 for r in rules if r.get("action") == "allow")
     deny = sum(1 for r in rules if r.get("action") == "deny")
     out.append('<details class="ruleset" id="%s"><summary>%s <span class="small">%d deny, %d allow \u00b7 %d host%s'
@@ -374,10 +442,10 @@ def _plan_rule_set(out, set_id, rules, hosts, anchors):
     out.append("<p>Hosts: %s</p>" % (_host_link(hosts[0], anchors) if len(hosts) == 1 else _values(hosts, more="hosts")))
     out.append("<h3>Deny rules (%d)</h3>" % deny)
     _table(out, ("Name", "Direction", "Protocol", "Ports", "Addresses", "Except", "Catalog ids"),
-           _rule_rows(rules, "deny"), "No deny rules.")
+           _rule_rows(rules, "deny", memo), "No deny rules.")
     out.append("<h3>Allow rules (%d)</h3>" % allow)
     _table(out, ("Name", "Direction", "Protocol", "Ports", "Remote ports", "Addresses", "Local addresses", "Peers",
-                 "Catalog ids"), _rule_rows(rules, "allow"), "No allow rules.")
+                 "Catalog ids"), _rule_rows(rules, "allow", memo), "No allow rules.")
     out.append("</details>\n")
 
 
@@ -407,8 +475,9 @@ def _plan_hosts(out, policies, anchors):
         _plan_host(out, host, policy, anchors[host], *set_of[host])
     out.append("</section>\n")
     out.append('<section id="rulesets"><h2>Rule sets (%d)</h2>' % len(sets))
+    memo = {}
     for set_id, rules, hosts in sets:
-        _plan_rule_set(out, set_id, rules, hosts, anchors)
+        _plan_rule_set(out, set_id, rules, hosts, anchors, memo)
     out.append("</section>\n")
 
 
@@ -437,9 +506,12 @@ def plan_report_html(report):
     policies = {host: policies[host] or {} for host in sorted(policies)}
     flows = report.get("flows") or []
     anchors = _host_anchors(list(policies))
-    endpoint_ids, endpoints = {}, []
+    endpoint_ids, endpoints, seen = {}, [], {}
     for flow in flows:
         for endpoint in (flow.get("source") or {}, flow.get("destination") or {}):
+            if seen.get(id(endpoint)) is endpoint:
+                continue  # the same (shared) endpoint object: already numbered
+            seen[id(endpoint)] = endpoint
             key = endpoint_key(endpoint)
             if key not in endpoint_ids:
                 endpoint_ids[key] = "ep-%d" % len(endpoint_ids)
