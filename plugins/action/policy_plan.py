@@ -68,13 +68,14 @@ class ActionModule(ActionBase):
         if args["write"]:
             directory = os.path.join(output_base(args["output_dir"]), "plan")
             if self._play_context.check_mode:
-                plan_files(plan, args["flow_detail"])  # made as in a real run (renders are checked), not written
+                plan_files(plan, args["flow_detail"], host_files=args["host_files"])  # made as in a real run (renders are checked), not written
                 result.update(plan_dir=directory, files={"written": [], "unchanged": 0, "removed": []})
             else:
                 try:
                     # streamed (each file is stored while the next one is made), the reports made meanwhile
                     # by a forked process
-                    written = write_files(directory, iter_plan_files(plan, args["flow_detail"], parallel=True))
+                    written = write_files(directory, iter_plan_files(plan, args["flow_detail"], parallel=True,
+                                                                     host_files=args["host_files"]))
                 except OSError as exc:
                     return dict(result, failed=True, msg="policy_plan: cannot write %s: %s" % (directory, exc))
                 result.update(plan_dir=directory, files=written,

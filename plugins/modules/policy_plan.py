@@ -15,8 +15,9 @@ description:
     the host and the value, before anything is returned when any input or any host's rendered
     configuration is invalid, so no host is changed on bad input.
   - Runs on the controller through its action plugin; run it once per play (C(run_once)).
-  - With O(write=true) it writes the plan files (per-host JSON and nftables files, the flow matrix as
-    JSON, CSV, Markdown, Mermaid and SVG, a self-contained HTML report) in one pass under
+  - With O(write=true) it writes the plan files (every host's policy in C(policies.json), per-host JSON
+    and nftables files (see O(host_files)), the flow matrix as JSON, CSV, Markdown, Mermaid and SVG, a
+    self-contained HTML report) in one pass under
     C(<output_dir>/plan); unchanged files are kept, files of an earlier run that this run no longer
     writes are removed.
   - Only C(safeq_*) variables and the connection variables C(ansible_host), C(ansible_port),
@@ -39,6 +40,14 @@ options:
     type: str
     choices: [groups, hosts]
     default: groups
+  host_files:
+    description:
+      - V(always) writes C(hosts/<host>.json) and, for Linux hosts, C(hosts/<host>.nft); V(never) writes only
+        C(policies.json) (every host's policy in one file); V(auto) writes the per-host files for up to 500
+        hosts (one file per host is what slows plan down at customer scale, not the computation).
+    type: str
+    choices: [auto, always, never]
+    default: auto
   hosts:
     description: Hosts whose policy and rendered configuration are returned (all hosts are always validated).
     type: list
@@ -156,6 +165,7 @@ def main():
         write=dict(type="bool", default=False),
         output_dir=dict(type="path"),
         flow_detail=dict(type="str", choices=["groups", "hosts"], default="groups"),
+        host_files=dict(type="str", choices=["auto", "always", "never"], default="auto"),
         hosts=dict(type="list", elements="str", default=[]),
         render=dict(type="dict", default={}, options=dict(
             outbound_default=dict(type="str", choices=["accept", "drop"], default="accept"),

@@ -77,7 +77,7 @@ class CatalogError(ValueError):
 
 # ---- strict YAML ------------------------------------------------------------------------------
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last one silently)."""
 
 

@@ -165,12 +165,23 @@ def summary(plan):
     }
 
 
-def plan_files(plan, flow_detail="groups", extra=None, inventory_name=""):
+HOST_FILE_CHOICES = ("auto", "always", "never")
+HOST_FILES_AUTO_LIMIT = 500
+
+
+def writes_host_files(plan, host_files="auto"):
+    """Whether plan writes one file per host (``auto``: up to HOST_FILES_AUTO_LIMIT hosts)."""
+    if host_files not in HOST_FILE_CHOICES:
+        raise ValueError("safeq_plan_host_files: %r is not one of %s" % (host_files, ", ".join(HOST_FILE_CHOICES)))
+    return host_files == "always" or (host_files == "auto" and len(plan["policies"]) <= HOST_FILES_AUTO_LIMIT)
+
+
+def plan_files(plan, flow_detail="groups", extra=None, inventory_name="", host_files="auto"):
     """{relative file name: text} of everything plan writes."""
-    return dict(iter_plan_files(plan, flow_detail, extra, inventory_name))
+    return dict(iter_plan_files(plan, flow_detail, extra, inventory_name, host_files=host_files))
 
 
-def iter_plan_files(plan, flow_detail="groups", extra=None, inventory_name="", parallel=False):
+def iter_plan_files(plan, flow_detail="groups", extra=None, inventory_name="", parallel=False, host_files="auto"):
     """The (relative file name, text) pairs of plan_files, made one at a time (write_files streams them).
 
     With ``parallel``, a forked process makes the reports (flow files, SVG, HTML; their texts arrive
@@ -179,8 +190,9 @@ def iter_plan_files(plan, flow_detail="groups", extra=None, inventory_name="", p
     """
     if flow_detail not in FLOW_DETAILS:
         raise ValueError("safeq_flow_detail: %r is not one of %s" % (flow_detail, ", ".join(FLOW_DETAILS)))
+    per_host = writes_host_files(plan, host_files)
     reports = _ReportProcess.start(plan, flow_detail, inventory_name) if parallel else None
-    return _plan_file_items(plan, flow_detail, dict(extra or {}), inventory_name, reports)
+    return _plan_file_items(plan, flow_detail, dict(extra or {}), inventory_name, reports, per_host)
 
 
 def _report_items(plan, flow_detail, inventory_name):
@@ -207,14 +219,19 @@ def _report_items(plan, flow_detail, inventory_name):
     })
 
 
-def _plan_file_items(plan, flow_detail, extra, inventory_name, reports=None):
+def _plan_file_items(plan, flow_detail, extra, inventory_name, reports=None, per_host=True):
     try:
-        cache = {}
+        cache, every = {}, []
         for name, policy in plan["policies"].items():
-            yield "hosts/%s.json" % name, policy_json(policy, cache)
-            nft = plan["rendered"].get(name, {}).get("nftables")
-            if nft is not None:
-                yield "hosts/%s.nft" % name, nft
+            text = policy_json(policy, cache)
+            every.append('"%s": %s' % (name, text.rstrip("\n")))
+            if per_host:
+                yield "hosts/%s.json" % name, text
+                nft = plan["rendered"].get(name, {}).get("nftables")
+                if nft is not None:
+                    yield "hosts/%s.nft" % name, nft
+        # every host's policy in one file (host names are validated: no JSON escaping needed)
+        yield "policies.json", "{\n" + ",\n".join(every) + "\n}\n"
         made = reports.items() if reports is not None else _report_items(plan, flow_detail, inventory_name)
         for name, text in made:
             yield name, text

@@ -14,6 +14,7 @@ becomes a warning ``{"host", "variable", "message"}`` in ``Topology.warnings``.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import ipaddress
 import os
@@ -735,6 +736,7 @@ def _cross_checks(parser, hosts, clusters, catalog, warnings, protected):
                        "the management port is open to any address: set safeq_controller_address or"
                        " safeq_management_networks")
     server_ints = sorted((h.address_int, h.name) for h in hosts.values() if h.address_int is not None)
+    server_keys = [i for i, _name in server_ints]
     checked = {}
     for host in hosts.values():
         for variable in OPEN_NETWORKS:
@@ -743,7 +745,9 @@ def _cross_checks(parser, hosts, clusters, catalog, warnings, protected):
                 continue
             if nets not in checked:
                 intervals = addr.intervals_of(list(nets))
-                checked[nets] = [n for i, n in server_ints if addr.contains(intervals, i)]
+                checked[nets] = [server_ints[k][1] for low, high in intervals
+                                 for k in range(bisect.bisect_left(server_keys, low),
+                                                bisect.bisect_right(server_keys, high))]
             inside = checked[nets]
             if inside:
                 _aggregate(aggregated, ("inside", variable, nets), host.name, variable,

@@ -46,3 +46,20 @@ def test_write_files_keeps_unchanged_and_removes_stale(tmp_path):
     third = write_files(tmp_path, plan_files(smaller.plan()))
     assert "hosts/ors3.json" in third["removed"] and not (tmp_path / "hosts" / "ors3.json").exists()
     assert (tmp_path / "notes.txt").read_text() == "mine"  # never ours, never removed
+
+
+def test_policies_json_holds_every_host_and_host_files_follow_the_switch(example_plan):
+    files = plan_files(example_plan)
+    assert json.loads(files["policies.json"]) == json.loads(json.dumps(example_plan["policies"]))
+    assert "hosts/cml-prg-1.json" in files  # auto: 9 hosts is below the limit
+    never = plan_files(example_plan, host_files="never")
+    assert not [name for name in never if name.startswith("hosts/")] and "policies.json" in never
+    assert "hosts/ors-lon-1.json" in plan_files(example_plan, host_files="always")
+
+
+def test_auto_host_files_stop_at_the_limit():
+    from ansible_collections.safeq.hardening.plugins.plugin_utils.plan import HOST_FILES_AUTO_LIMIT, writes_host_files
+
+    assert writes_host_files({"policies": dict.fromkeys(range(HOST_FILES_AUTO_LIMIT))})
+    assert not writes_host_files({"policies": dict.fromkeys(range(HOST_FILES_AUTO_LIMIT + 1))})
+    assert writes_host_files({"policies": dict.fromkeys(range(HOST_FILES_AUTO_LIMIT + 1))}, "always")
