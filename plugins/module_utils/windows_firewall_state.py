@@ -22,7 +22,8 @@ some other tool produced the document, ``parse_state`` accepts both)::
       "connection_profiles": [                       # Get-NetConnectionProfile
         {"InterfaceAlias": "Ethernet0", "InterfaceIndex": 4, "NetworkCategory": "DomainAuthenticated"}
       ],
-      "rules": [              # Get-NetFirewallRule -PolicyStore ActiveStore -Enabled True: the inbound rules and (version 2) the outbound rules of group "SafeQ Hardening"
+      "rules": [              # Get-NetFirewallRule -PolicyStore ActiveStore -Enabled True: inbound rules,
+                              # and (version 2) the outbound rules of group "SafeQ Hardening"
         {"Name": "{0F5C...}", "DisplayName": "...", "Group": "...", "DisplayGroup": "...",
          "Enabled": "True", "Direction": "Inbound", "Action": "Allow", "Profile": "Any",
          "PolicyStoreSourceType": "Local", "PolicyStoreSource": "PersistentStore",

@@ -104,7 +104,9 @@ def test_playbook_targets_every_safeq_group_and_checks_secrets_first():
     play = yaml.safe_load((ROOT / "playbooks" / "prerequisites.yml").read_text(encoding="utf-8"))[0]
     assert play["hosts"] == "safeq_cml:safeq_ors:safeq_crs:safeq_ap_connector:safeq_etcd"
     assert play["roles"] == [{"role": "safeq.hardening.prerequisites"}]
-    guard = play["pre_tasks"][0]
+    # the controller-side tag check first (it never templates a host's variables), then the secrets guard
+    assert "ansible.builtin.assert" in play["pre_tasks"][0] and play["pre_tasks"][0]["delegate_to"] == "localhost"
+    guard = play["pre_tasks"][1]
     assert guard["ansible.builtin.include_role"] == {"name": "safeq.hardening.prerequisites", "tasks_from": "secrets.yml"}
     assert guard["tags"] == ["always"]
     assert "secrets" not in _spec() and set(yaml.safe_load(
