@@ -21,7 +21,13 @@ description:
     loaded and the boot config already includes the script; then nothing is reloaded.
   - With O(rollback_timeout) > 0, the previous table is saved and a detached timer restores it (and
     writes it to O(path), so a reboot loads the restored table too) unless the change is confirmed
-    with O(state=confirmed) within the timeout.
+    within the timeout (by the task itself when O(guard_probe_host) is set, else with
+    O(state=confirmed)).
+  - With O(guard_probe_host), the action on the controller confirms a guarded change in the same task.
+    It opens a TCP connection to O(guard_probe_host):O(guard_probe_port) from the controller (for up
+    to O(guard_probe_timeout) seconds) and, once that succeeds, cancels the rollback with one fixed
+    shell command over the task's connection (C(rm) of the pending marker), not a second module run.
+    When the port is not reached the task fails and the host restores its previous table by itself.
 options:
   content:
     description: The nft script. Required with O(state=present).
@@ -69,6 +75,21 @@ options:
     description: Directory of the rollback guard's state (pending changes and saved tables).
     type: path
     default: /run/safeq_hardening
+  guard_probe_host:
+    description:
+      - Address the controller must reach after a guarded change (the host's management address).
+        Empty leaves the confirmation to a later O(state=confirmed) task.
+      - Used by the action on the controller only.
+    type: str
+    default: ""
+  guard_probe_port:
+    description: TCP port of O(guard_probe_host) the controller must reach (the management port).
+    type: int
+    default: 22
+  guard_probe_timeout:
+    description: Seconds the controller keeps trying to reach O(guard_probe_host):O(guard_probe_port).
+    type: int
+    default: 15
 attributes:
   check_mode:
     description: Validates the script with C(nft -c) and reports the change without loading or writing anything.
@@ -97,6 +118,13 @@ EXAMPLES = r"""
     token: "{{ applied.token }}"
   when: applied.token is truthy
 
+- name: Apply and confirm in one task once the controller reaches the host's SSH port again
+  safeq.hardening.nftables_table:
+    content: "{{ firewall_policy | safeq.hardening.nftables_ruleset }}"
+    rollback_timeout: 60
+    guard_probe_host: "{{ firewall_policy.address }}"
+    guard_probe_port: 22
+
 - name: Apply without touching the boot config
   safeq.hardening.nftables_table:
     content: "{{ firewall_policy | safeq.hardening.nftables_ruleset }}"
@@ -120,6 +148,14 @@ rolled_back:
   description: With O(state=confirmed), true when the guard had already restored the previous table.
   returned: when state is confirmed
   type: bool
+confirmed:
+  description: With O(guard_probe_host), whether the controller reached the probe port and confirmed the change.
+  returned: when a guarded change was made and O(guard_probe_host) is set
+  type: bool
+probe_seconds:
+  description: With O(guard_probe_host), seconds until the controller reached the probe port (or gave up).
+  returned: when a guarded change was made and O(guard_probe_host) is set
+  type: float
 """
 
 import difflib
@@ -344,6 +380,10 @@ def main():
             rollback_timeout=dict(type="int", default=0),
             token=dict(type="str", no_log=False),
             guard_dir=dict(type="path", default="/run/safeq_hardening"),
+            # handled by the action on the controller; ignored here
+            guard_probe_host=dict(type="str", default=""),
+            guard_probe_port=dict(type="int", default=22),
+            guard_probe_timeout=dict(type="int", default=15),
         ),
         required_if=[("state", "present", ["content"]), ("state", "confirmed", ["token"])],
         supports_check_mode=True,
