@@ -41,7 +41,7 @@ def test_probe_keeps_trying_until_the_timeout_then_gives_up():
     connect, calls = refusing(clock)
     reached, seconds = probe("10.0.0.5", 22, 3, clock=clock, sleep=clock.sleep, connect=connect)
     assert (reached, seconds) == (False, 3.0)
-    assert len(calls) == 13 and all(address == ("10.0.0.5", 22) for address, _ in calls)
+    assert len(calls) == 13 and all(call[0] == ("10.0.0.5", 22) for call in calls)
     assert sum(clock.sleeps) == 3.0 and max(clock.sleeps) == 0.25
 
 
@@ -50,7 +50,7 @@ def test_probe_attempts_never_outlast_the_deadline():
     connect, calls = refusing(clock, cost=0.9)
     reached, seconds = probe("h", 5985, 2, clock=clock, sleep=clock.sleep, connect=connect)
     assert not reached and 2 <= seconds < 3
-    assert calls[0][1] == 2 and all(timeout >= 0.1 for _, timeout in calls)
+    assert calls[0][1] == 2 and all(call[1] >= 0.1 for call in calls)
 
 
 def test_probe_succeeds_on_a_later_attempt_and_closes_the_connection():
