@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import secrets
+import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +20,25 @@ if not _link.exists():
     os.symlink("../../..", _link)
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
+
+
+@pytest.fixture
+def netns():
+    """A network namespace of its own (its nftables ruleset is not the host's); yields its name. At the end,
+    processes left in it (rollback timers of nftables_table) are stopped and the namespace is deleted."""
+    name = "safeq-test-" + secrets.token_hex(4)
+    subprocess.run(["ip", "netns", "add", name], check=True, timeout=30)
+    try:
+        yield name
+    finally:
+        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, timeout=30,
+                              check=False).stdout
+        for pid in pids.split():
+            try:
+                os.kill(int(pid), signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        subprocess.run(["ip", "netns", "delete", name], check=True, timeout=30)
 
 
 def _ipv6_available():

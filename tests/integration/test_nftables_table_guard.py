@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -39,23 +37,6 @@ def script(port):
         "}",
         "",
     ])
-
-
-@pytest.fixture
-def netns():
-    name = "safeq-it-" + secrets.token_hex(4)
-    subprocess.run(["ip", "netns", "add", name], check=True, timeout=30)
-    try:
-        yield name
-    finally:
-        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, timeout=30,
-                              check=False).stdout
-        for pid in pids.split():
-            try:
-                os.kill(int(pid), signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        subprocess.run(["ip", "netns", "delete", name], check=True, timeout=30)
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -118,21 +116,8 @@ class Namespace:
 
 
 @pytest.fixture
-def ns(tmp_path):
-    name = "safeq-ut-" + secrets.token_hex(4)
-    subprocess.run(["ip", "netns", "add", name], check=True, timeout=30)
-    try:
-        yield Namespace(name, tmp_path)
-    finally:
-        # rollback timers started by the module in this namespace (normally already finished)
-        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, timeout=30,
-                              check=False).stdout
-        for pid in pids.split():
-            try:
-                os.kill(int(pid), signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        subprocess.run(["ip", "netns", "delete", name], check=True, timeout=30)
+def ns(netns, tmp_path):
+    return Namespace(netns, tmp_path)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import subprocess
-import uuid
 
 import pytest
 from inventory_builder import standard
@@ -18,16 +17,6 @@ from ansible_collections.safeq.hardening.plugins.plugin_utils.render_nftables im
 @pytest.fixture(scope="module")
 def plan():
     return standard(features=["workstation_client", "job_roaming", "terminal_discovery"]).plan()
-
-
-@pytest.fixture()
-def netns():
-    name = "safeq-rt-%s" % uuid.uuid4().hex[:8]
-    subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
-    try:
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "delete", name], check=False, timeout=10)
 
 
 def _chain(script, chain):
