@@ -5,7 +5,6 @@ probes the management port from the controller and confirms a guarded change in 
 
 from __future__ import annotations
 
-import posixpath
 import re
 import shlex
 import socket
@@ -13,8 +12,9 @@ import time
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.safeq.hardening.plugins.modules.nftables_table import GUARD_DIR, TOKEN, pending_marker
+
 PROBE_OPTIONS = ("guard_probe_host", "guard_probe_port", "guard_probe_timeout")
-TOKEN = re.compile(r"^[0-9a-f]{16}$")
 # A host name or an IPv4/IPv6 address; nothing a shell or socket would read differently.
 PROBE_HOST = re.compile(r"^[A-Za-z0-9_.:-]{1,253}$")
 PROBE_ATTEMPT_SECONDS = 2.0
@@ -57,13 +57,12 @@ def probe_arguments(args):
 
 
 def confirm_command(guard_dir, token):
-    """The one fixed command that confirms ``token``: rm succeeds only while the change is still pending
-    (the host's timer claims a rollback by renaming the same file)."""
+    """The one fixed command that confirms ``token``: rm succeeds only while the change is still pending."""
     if not TOKEN.match(token or ""):
         raise ValueError("token: %r is not a rollback token" % (token,))
     if not isinstance(guard_dir, str) or not guard_dir.startswith("/") or "\n" in guard_dir:
         raise ValueError("guard_dir: %r is not an absolute path" % (guard_dir,))
-    return "rm %s" % shlex.quote(posixpath.join(guard_dir, "pending-%s" % token))
+    return "rm %s" % shlex.quote(pending_marker(guard_dir, token))
 
 
 class ActionModule(ActionBase):
@@ -92,7 +91,7 @@ class ActionModule(ActionBase):
                 "safeq_management_networks." % (host, port, guard["guard_probe_timeout"], args.get("rollback_timeout"))))
             return result
         try:
-            command = confirm_command(module_args.get("guard_dir") or "/run/safeq_hardening", token)
+            command = confirm_command(module_args.get("guard_dir") or GUARD_DIR, token)
         except ValueError as exc:
             return dict(result, failed=True, msg=str(exc))
         outcome = self._low_level_execute_command(command, sudoable=True)

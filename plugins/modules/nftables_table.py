@@ -173,6 +173,14 @@ from ansible_collections.safeq.hardening.plugins.module_utils.nft_script import 
 )
 
 FAMILIES = ("inet", "ip", "ip6", "arp", "bridge", "netdev")
+# The rollback guard's state; the action plugin confirms with the same marker path and token form.
+GUARD_DIR = "/run/safeq_hardening"
+TOKEN = re.compile(r"^[0-9a-f]{16}$")
+
+
+def pending_marker(guard_dir, token):
+    """The file whose removal confirms ``token`` (the host's timer claims a rollback by renaming it)."""
+    return os.path.join(guard_dir, "pending-%s" % token)
 
 
 def _read(path):
@@ -255,7 +263,7 @@ def start_guard(module, nft, family, table, previous, timeout, guard_dir, path):
     if previous:
         body += previous
     _write(os.path.join(guard_dir, "rollback-%s.nft" % token), body)
-    _write(os.path.join(guard_dir, "pending-%s" % token), "")
+    _write(pending_marker(guard_dir, token), "")
     restored = shlex.quote(path + ".rollback")
     # Renaming the pending file claims the rollback atomically against a concurrent confirm;
     # the restored table also replaces the script so a reboot loads the same table.
@@ -271,17 +279,17 @@ def start_guard(module, nft, family, table, previous, timeout, guard_dir, path):
 
 def cancel_guard(guard_dir, token):
     try:
-        os.unlink(os.path.join(guard_dir, "pending-%s" % token))
+        os.unlink(pending_marker(guard_dir, token))
         return True
     except FileNotFoundError:
         return False
 
 
 def confirm(module, guard_dir, token):
-    if not re.match(r"^[0-9a-f]{16}$", token):
+    if not TOKEN.match(token):
         module.fail_json(msg="token: %r is not a rollback token" % token)
     if module.check_mode:
-        confirmed = os.path.exists(os.path.join(guard_dir, "pending-%s" % token))
+        confirmed = os.path.exists(pending_marker(guard_dir, token))
     else:
         confirmed = cancel_guard(guard_dir, token)
     if confirmed:
@@ -379,7 +387,7 @@ def main():
             persist_config=dict(type="path", default="/etc/nftables.conf"),
             rollback_timeout=dict(type="int", default=0),
             token=dict(type="str", no_log=False),
-            guard_dir=dict(type="path", default="/run/safeq_hardening"),
+            guard_dir=dict(type="path", default=GUARD_DIR),
             # handled by the action on the controller; ignored here
             guard_probe_host=dict(type="str", default=""),
             guard_probe_port=dict(type="int", default=22),
